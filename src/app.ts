@@ -1,0 +1,69 @@
+// createApp(config) -> an unstarted server with its database and context; listen() starts it.
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Config } from "./config.js";
+import { createLogger, type Logger } from "./logger.js";
+import { openDatabase, type Database } from "./db/database.js";
+import { createServiceContext, type ServiceContext } from "./service/context.js";
+import { routes } from "./rpc/routes.js";
+import { grpcInfrastructureRoutes } from "./rpc/grpc-infrastructure.js";
+import { createHttpHandler } from "./server/http-handler.js";
+import { createListener } from "./server/listener.js";
+import { MAX_BODY_BYTES } from "./server/body.js";
+
+export interface App {
+  ctx: ServiceContext;
+  db: Database;
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Graceful stop: stop accepting, finish in-flight calls, close the pool and database. */
+  close(): Promise<void>;
+}
+
+export interface AppOverrides {
+  log?: Logger;
+  ctx?: Partial<ServiceContext>;
+}
+
+export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const log = overrides.log ?? createLogger(config.logLevel, { service: "leadevents" });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log });
+  const ctx = createServiceContext(db, log, overrides.ctx);
+  let inFlight = 0;
+  const connect = connectNodeAdapter({
+    routes: (router) => {
+      routes(ctx)(router);
+      grpcInfrastructureRoutes(ctx)(router);
+    },
+    readMaxBytes: MAX_BODY_BYTES,
+    // Zero counts and empty lists are part of the documented responses.
+    jsonOptions: { alwaysEmitImplicit: true },
+  });
+  const listener = createListener(
+    createHttpHandler({
+      svc: ctx,
+      connect,
+      isReady: async () => {
+        await db.ping();
+        return true;
+      },
+      onRequestStart: () => void inFlight++,
+      onRequestEnd: () => void inFlight--,
+    }),
+  );
+  let closing: Promise<void> | undefined;
+  return {
+    ctx,
+    db,
+    listen: async () => {
+      const port = await listener.listen(config.port, config.host);
+      log.info("listening", { port, database: db.description });
+      return port;
+    },
+    close: () =>
+      (closing ??= (async () => {
+        await listener.close(config.shutdownGraceMs, () => inFlight);
+        await db.close();
+        log.info("stopped");
+      })()),
+  };
+}

@@ -1,0 +1,111 @@
+// Opens PostgreSQL (embedded or DATABASE_URL), applies migrations, and hands out raw
+// connections from MikroORM's own pool for the set-based paths.
+import { MikroORM } from "@mikro-orm/postgresql";
+import { Migrator } from "@mikro-orm/migrations";
+import type pg from "pg";
+import type { Logger } from "../logger.js";
+import { entities } from "./entities.js";
+import { migrationsList } from "./migrations/index.js";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded-postgres.js";
+
+/** The subset of a node-postgres client the repositories use. */
+export type SqlClient = Pick<pg.ClientBase, "query">;
+
+export interface Database {
+  orm: MikroORM;
+  /** Where the data lives, without the password (for logs). */
+  description: string;
+  /** Runs fn on one pooled connection. */
+  withClient<T>(fn: (client: SqlClient) => Promise<T>): Promise<T>;
+  /** Runs fn in a transaction on one pooled connection; rolls back if fn throws. */
+  transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T>;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  poolSize: number;
+  log: Logger;
+}
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  let embedded: EmbeddedPostgres | undefined;
+  let url = opts.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: opts.dataDir, log: opts.log });
+    url = embedded.url;
+  }
+  try {
+    const db = await connect(url, opts.poolSize, opts.log, embedded);
+    await migrate(db.orm, opts.log);
+    return db;
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+}
+
+async function connect(url: string, poolSize: number, log: Logger, embedded: EmbeddedPostgres | undefined): Promise<Database> {
+  const orm = await MikroORM.init({
+    clientUrl: url,
+    entities,
+    extensions: [Migrator],
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
+    // A fixed-size pool: connections are opened once and reused; no churn under load.
+    pool: { min: 0, max: poolSize, acquireTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 },
+    driverOptions: { connection: { application_name: "leadevents" } },
+    allowGlobalContext: false,
+    debug: false,
+    logger: (msg) => log.debug("mikro-orm", { msg }),
+  });
+  const knex = orm.em.getConnection().getKnex();
+  const withClient = async <T>(fn: (client: SqlClient) => Promise<T>): Promise<T> => {
+    const client = (await knex.client.acquireConnection()) as pg.PoolClient;
+    try {
+      return await fn(client);
+    } finally {
+      await knex.client.releaseConnection(client);
+    }
+  };
+  return {
+    orm,
+    description: embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}` : redactUrl(url),
+    withClient,
+    transaction: (fn) =>
+      withClient(async (client) => {
+        await client.query("begin");
+        try {
+          const result = await fn(client);
+          await client.query("commit");
+          return result;
+        } catch (err) {
+          await client.query("rollback").catch(() => undefined);
+          throw err;
+        }
+      }),
+    ping: () => withClient(async (c) => void (await c.query("select 1"))),
+    close: async () => {
+      await orm.close(true);
+      await embedded?.stop();
+    },
+  };
+}
+
+async function migrate(orm: MikroORM, log: Logger): Promise<void> {
+  const applied = await orm.getMigrator().up();
+  if (applied.length > 0) log.info("migrations applied", { migrations: applied.map((m) => m.name) });
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "DATABASE_URL";
+  }
+}

@@ -1,0 +1,25 @@
+// Public API of the pure domain layer: no I/O, no transport, no database.
+
+export * from "./types.js";
+export { normalizePhone, createPhoneNormalizer, isSupportedRegion } from "./phone.js";
+export { readPhoneDigits, type PhoneDigits } from "./phone-text.js";
+export {
+  parseRfc3339,
+  formatTimestamp,
+  parseOccurredAt,
+  MICROS_PER_SECOND,
+  MICROS_PER_MINUTE,
+  MICROS_PER_HOUR,
+  MAX_FUTURE_SKEW_MICROS,
+} from "./timestamp.js";
+export { daysFromCivil, civilFromDays, daysInMonth, isLeapYear } from "./calendar.js";
+export { checkEventType, EVENT_TYPE_MAX_CHARACTERS } from "./event-type.js";
+export { checkMetadata, checkMetadataJson, METADATA_MAX_BYTES } from "./metadata.js";
+export { validateEvent, type ValidationContext, type EventResult } from "./validate-event.js";
+export {
+  planBatch,
+  checkBatchEventType,
+  MAX_EVENTS_PER_CALL,
+  MAX_REPORTED_REJECTS,
+  type BatchPlan,
+} from "./batch.js";

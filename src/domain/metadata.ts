@@ -1,0 +1,110 @@
+// Event metadata: an optional JSON object, stored as PostgreSQL jsonb, at most 8 KB compact.
+//
+// Check order, first failure wins: a JSON object at all, then only JSON values in it, then content
+// jsonb can hold (all "invalid metadata": such a value can never be stored, whatever its size),
+// then the size ("metadata too large").
+
+import { Buffer } from "node:buffer";
+import type { Validated } from "./types.js";
+
+/** Limit on the compact JSON text (JSON.stringify, no spaces), in UTF-8 bytes. */
+export const METADATA_MAX_BYTES = 8192;
+
+// Deeper than this is refused: no real metadata nests so far, and it bounds our recursion.
+const MAX_DEPTH = 256;
+
+/**
+ * Finds what JSON cannot carry, instead of letting JSON.stringify silently change it (NaN and
+ * Infinity would become null, undefined members would vanish). Values parsed from JSON text never
+ * have these; a google.protobuf.Value from a binary gRPC call can hold NaN or Infinity. A walk plus
+ * a plain JSON.stringify is about twice as fast as a stringify replacer.
+ */
+function nonJsonProblem(value: unknown, depth: number): string | null {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return null;
+    case "number":
+      return Number.isFinite(value) ? null : "contains a number that is not finite";
+    case "object": {
+      if (value === null) return null;
+      if (depth >= MAX_DEPTH) return `nested deeper than ${MAX_DEPTH} levels`;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const p = nonJsonProblem(value[i], depth + 1);
+          if (p !== null) return p;
+        }
+        return null;
+      }
+      const record = value as Record<string, unknown>;
+      for (const key in record) {
+        const p = nonJsonProblem(record[key], depth + 1);
+        if (p !== null) return p;
+      }
+      return null;
+    }
+    default: // undefined, function, symbol, bigint
+      return `contains a ${typeof value}, which JSON cannot carry`;
+  }
+}
+
+/**
+ * Finds content PostgreSQL jsonb refuses, on the compact text: JSON.stringify writes U+0000 as
+ * \u0000 and a lone surrogate as \udXXX (a paired one stays raw), so one pass over the escapes
+ * sees every string, keys included, at any depth.
+ */
+function jsonbProblem(text: string): string | null {
+  let i = text.indexOf("\\");
+  while (i !== -1) {
+    if (text.charCodeAt(i + 1) === 0x75 /* u */) {
+      const code = parseInt(text.slice(i + 2, i + 6), 16);
+      if (code === 0) return "contains U+0000, which PostgreSQL jsonb cannot store";
+      if (code >= 0xd800 && code <= 0xdfff) return "contains a lone surrogate (not well-formed Unicode)";
+      i = text.indexOf("\\", i + 6);
+    } else {
+      i = text.indexOf("\\", i + 2); // a two-character escape such as \" or \\
+    }
+  }
+  return null;
+}
+
+function invalid(detail: string): Validated<string | null> {
+  return { ok: false, code: "invalid_metadata", reason: `invalid metadata: ${detail}` };
+}
+
+/** Validates metadata given as a parsed JSON value; returns its compact JSON text, or null when absent. */
+export function checkMetadata(raw: unknown): Validated<string | null> {
+  if (raw === undefined || raw === null) return { ok: true, value: null };
+  if (typeof raw !== "object" || Array.isArray(raw)) return invalid("must be a JSON object");
+  const notJson = nonJsonProblem(raw, 0);
+  if (notJson !== null) return invalid(notJson);
+  let text: string;
+  try {
+    text = JSON.stringify(raw);
+  } catch {
+    return invalid("not representable as JSON"); // e.g. a throwing toJSON; cycles stop at MAX_DEPTH
+  }
+  const problem = jsonbProblem(text);
+  if (problem !== null) return invalid(problem);
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > METADATA_MAX_BYTES) {
+    return {
+      ok: false,
+      code: "metadata_too_large",
+      reason: `metadata too large: ${bytes} bytes, limit ${METADATA_MAX_BYTES}`,
+    };
+  }
+  return { ok: true, value: text };
+}
+
+/** Same rules for metadata that arrives as JSON text; "" means absent (proto3's unset string). */
+export function checkMetadataJson(text: string): Validated<string | null> {
+  if (text === "") return { ok: true, value: null };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return invalid("not valid JSON");
+  }
+  return checkMetadata(parsed);
+}

@@ -1,0 +1,45 @@
+// Structured JSON logs, one line each. Callers pass fields, never secrets or full phones:
+// use maskPhone() for a phone.
+import type { LogLevel } from "./config.js";
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+export function createLogger(level: LogLevel, base: LogFields = {}, write: (line: string) => void = (l) => process.stdout.write(l + "\n")): Logger {
+  const min = RANK[level];
+  const emit = (lvl: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
+    if (RANK[lvl] < min) return;
+    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }));
+  };
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+  };
+}
+
+/** "+14155550132" -> "+1415*****32": enough to correlate, not enough to call. */
+export function maskPhone(phone: string): string {
+  if (phone.length <= 6) return "*".repeat(phone.length);
+  return phone.slice(0, 5) + "*".repeat(phone.length - 7) + phone.slice(-2);
+}
+
+/** An error's name and message for logs, without stack noise from user input. */
+export function describeError(err: unknown): LogFields {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { error: err.message, errorName: err.name, ...(code !== undefined ? { errorCode: code } : {}), stack: err.stack };
+  }
+  return { error: String(err) };
+}

@@ -1,0 +1,90 @@
+// Protobuf messages <-> service inputs and results.
+import { create, fromJson, toJson } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import type { JsonValue } from "@bufbuild/protobuf";
+import {
+  RejectCode,
+  SendLeadEventsResponseSchema,
+  StoredLeadEventSchema,
+  type SendLeadEventsRequest,
+  type SendLeadEventsResponse,
+  type StoredLeadEvent,
+} from "../../gen/leadevents/v1/lead_event_service_pb.js";
+import type { RawEvent, RejectCode as DomainRejectCode } from "../domain/types.js";
+import { formatTimestamp } from "../domain/timestamp.js";
+import type { StoredEvent } from "../db/lead-event-store.js";
+import type { SendInput, SendResult } from "../service/send-lead-events.js";
+import { parseOrganizationId } from "../service/auth.js";
+
+export const REJECT_CODES: Record<DomainRejectCode, RejectCode> = {
+  invalid_phone: RejectCode.INVALID_PHONE,
+  missing_occurred_at: RejectCode.MISSING_OCCURRED_AT,
+  invalid_occurred_at: RejectCode.INVALID_OCCURRED_AT,
+  invalid_event_type: RejectCode.INVALID_EVENT_TYPE,
+  metadata_too_large: RejectCode.METADATA_TOO_LARGE,
+  invalid_metadata: RejectCode.INVALID_METADATA,
+  erased_phone: RejectCode.ERASED_PHONE,
+};
+
+/** The JSON name of each reject code, as Connect JSON prints the enum. */
+export const REJECT_CODE_NAMES: Record<DomainRejectCode, string> = {
+  invalid_phone: "REJECT_CODE_INVALID_PHONE",
+  missing_occurred_at: "REJECT_CODE_MISSING_OCCURRED_AT",
+  invalid_occurred_at: "REJECT_CODE_INVALID_OCCURRED_AT",
+  invalid_event_type: "REJECT_CODE_INVALID_EVENT_TYPE",
+  metadata_too_large: "REJECT_CODE_METADATA_TOO_LARGE",
+  invalid_metadata: "REJECT_CODE_INVALID_METADATA",
+  erased_phone: "REJECT_CODE_ERASED_PHONE",
+};
+
+export function sendInputFromProto(req: SendLeadEventsRequest): SendInput {
+  const events: RawEvent[] = new Array(req.events.length);
+  for (let i = 0; i < req.events.length; i++) {
+    const e = req.events[i]!;
+    events[i] = {
+      phoneE164: e.phoneE164,
+      occurredAt: e.occurredAt,
+      eventType: e.eventType,
+      metadata: e.metadata ? (toJson(ValueSchema, e.metadata) as JsonValue) : undefined,
+    };
+  }
+  return {
+    organizationId: parseOrganizationId(req.organizationId),
+    eventType: req.eventType,
+    events,
+    validateOnly: req.validateOnly,
+  };
+}
+
+export function sendResultToProto(r: SendResult): SendLeadEventsResponse {
+  return create(SendLeadEventsResponseSchema, {
+    status: r.status,
+    received: r.received,
+    inserted: r.inserted,
+    duplicates: r.duplicates,
+    rejected: r.rejected,
+    rejects: r.rejects.map((x) => ({ index: x.index, phoneE164: x.phoneE164, code: REJECT_CODES[x.code], reason: x.reason })),
+  });
+}
+
+/** The JSON body shared by the REST route and Connect JSON (field order as documented). */
+export function sendResultToJson(r: SendResult): string {
+  return JSON.stringify({
+    status: r.status,
+    received: r.received,
+    inserted: r.inserted,
+    duplicates: r.duplicates,
+    rejected: r.rejected,
+    rejects: r.rejects.map((x) => ({ index: x.index, phoneE164: x.phoneE164, code: REJECT_CODE_NAMES[x.code], reason: x.reason })),
+  });
+}
+
+export function storedEventToProto(e: StoredEvent): StoredLeadEvent {
+  return create(StoredLeadEventSchema, {
+    phoneE164: e.phoneE164,
+    eventType: e.eventType,
+    occurredAt: formatTimestamp(e.occurredAt),
+    receivedAt: formatTimestamp(e.receivedAt),
+    metadata: e.metadataJson === null ? undefined : fromJson(ValueSchema, JSON.parse(e.metadataJson) as JsonValue),
+  });
+}

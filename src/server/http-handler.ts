@@ -1,0 +1,78 @@
+// One request handler for HTTP/1.1 and HTTP/2: health, the REST route, the JSON fast path
+// of SendLeadEvents, then everything Connect/gRPC/gRPC-web.
+import { randomUUID } from "node:crypto";
+import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ServiceContext } from "../service/context.js";
+import type { NodeRequest } from "./body.js";
+import { handleJsonSend, writeJson, type NodeResponse } from "./json-send-route.js";
+
+export const REST_SEND_PATH = "/api/v1/webhooks/lead-events";
+export const CONNECT_SEND_PATH = "/leadevents.v1.LeadEventService/SendLeadEvents";
+
+export interface HttpHandlerOptions {
+  svc: ServiceContext;
+  connect: ReturnType<typeof connectNodeAdapter>;
+  /** True once the database answers and migrations are applied. */
+  isReady: () => Promise<boolean>;
+  onRequestStart: () => void;
+  onRequestEnd: () => void;
+}
+
+export function createHttpHandler(opts: HttpHandlerOptions) {
+  const { svc } = opts;
+  return (req: NodeRequest, res: NodeResponse): void => {
+    const started = process.hrtime.bigint();
+    const incoming = req.headers["x-request-id"];
+    const requestId = typeof incoming === "string" && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    opts.onRequestStart();
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      opts.onRequestEnd();
+      svc.log.info("request", {
+        requestId, method: req.method, path, status: res.statusCode,
+        grpcStatus: res.getHeader("grpc-status") ?? undefined,
+        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+      });
+    };
+    res.once("finish", finish);
+    res.once("close", finish);
+
+    const run = async () => {
+      if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
+        const ready = await opts.isReady().catch(() => false);
+        writeJson(res, ready ? 200 : 503, JSON.stringify({ status: ready ? "ok" : "unavailable" }));
+        return;
+      }
+      if (path === REST_SEND_PATH) {
+        if (req.method !== "POST") {
+          writeJson(res, 405, JSON.stringify({ error: { code: "method_not_allowed", reason: "METHOD_NOT_ALLOWED", message: "use POST" } }), { allow: "POST" });
+          return;
+        }
+        await handleJsonSend(svc, req, res, "rest", new URLSearchParams(q < 0 ? "" : url.slice(q + 1)));
+        return;
+      }
+      if (path === CONNECT_SEND_PATH && req.method === "POST" && isJson(req.headers["content-type"])) {
+        await handleJsonSend(svc, req, res, "connect", new URLSearchParams());
+        return;
+      }
+      opts.connect(req, res);
+    };
+    run().catch((err) => {
+      svc.log.error("unhandled request failure", { requestId, error: String(err) });
+      if (!res.headersSent) writeJson(res, 500, JSON.stringify({ code: "internal", message: "internal error" }));
+      else res.end();
+    });
+  };
+}
+
+function isJson(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const base = contentType.split(";")[0]!.trim().toLowerCase();
+  return base === "application/json";
+}

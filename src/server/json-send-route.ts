@@ -1,0 +1,53 @@
+// POST /api/v1/webhooks/lead-events (REST) and Connect JSON SendLeadEvents share this path:
+// raw bytes -> caller -> SendInput -> the same sendLeadEvents() as gRPC. Only the error
+// envelope and the over-cap status differ (REST 413; Connect's own mapping, 429).
+import type { ServerResponse } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
+import { AppError, type ErrorCode } from "../domain/errors.js";
+import { authenticateBearer } from "../service/auth.js";
+import type { ServiceContext } from "../service/context.js";
+import { sendLeadEvents } from "../service/send-lead-events.js";
+import { CONNECT_STATUS, REST_STATUS, toAppError } from "../rpc/errors.js";
+import { sendResultToJson } from "../rpc/mapping.js";
+import { bodyTooLarge, MAX_BODY_BYTES, parseJsonBody, readBody, type NodeRequest } from "./body.js";
+import { sendInputFromJson } from "./send-body.js";
+
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+export type Envelope = "rest" | "connect";
+
+export async function handleJsonSend(svc: ServiceContext, req: NodeRequest, res: NodeResponse, envelope: Envelope, query: URLSearchParams): Promise<void> {
+  try {
+    const declared = Number(req.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw bodyTooLarge(MAX_BODY_BYTES);
+    const caller = await authenticateBearer(svc, header(req, "authorization"));
+    const body = await readBody(req);
+    const input = sendInputFromJson(parseJsonBody(body), query.get("validateOnly") === "true");
+    const result = await sendLeadEvents(svc, caller, input);
+    writeJson(res, 200, sendResultToJson(result));
+  } catch (err) {
+    const app = toAppError(err, svc.log);
+    writeError(req, res, envelope, app);
+  }
+}
+
+function header(req: NodeRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function writeJson(res: NodeResponse, status: number, body: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...extra });
+  res.end(body);
+}
+
+export function writeError(req: NodeRequest, res: NodeResponse, envelope: Envelope, err: AppError): void {
+  const status = (envelope === "rest" ? REST_STATUS : CONNECT_STATUS)[err.code as ErrorCode];
+  // A refused request may still be sending its body: close an HTTP/1.1 connection rather
+  // than read megabytes we will not use.
+  const extra: Record<string, string> = req.httpVersionMajor === 1 && !req.readableEnded ? { connection: "close" } : {};
+  const body = envelope === "rest"
+    ? JSON.stringify({ error: { code: err.code, reason: err.reason, message: err.message } })
+    : JSON.stringify({ code: err.code, message: err.message });
+  writeJson(res, status, body, extra);
+}

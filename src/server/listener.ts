@@ -1,0 +1,77 @@
+// One TCP port for every protocol: each connection's first bytes decide whether it goes to
+// the HTTP/2 server (the h2c preface, used by gRPC) or the HTTP/1.1 server.
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+type Handler = (req: never, res: never) => void;
+
+export interface Listener {
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting, lets in-flight requests finish, then closes what is left. */
+  close(graceMs: number, inFlight: () => number): Promise<void>;
+}
+
+export function createListener(handler: Handler): Listener {
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, handler as http.RequestListener);
+  const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.once("close", () => sessions.delete(s));
+  });
+  const sockets = new Set<net.Socket>();
+
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    sniff(socket, (isH2) => {
+      if (isH2) h2.emit("connection", socket);
+      else {
+        h1.emit("connection", socket);
+        // The HTTP/1.1 parser waits for data events; our peek paused the socket.
+        socket.resume();
+      }
+    });
+  });
+
+  return {
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        tcp.once("error", reject);
+        tcp.listen(port, host, () => resolve((tcp.address() as net.AddressInfo).port));
+      }),
+    close: async (graceMs, inFlight) => {
+      const closed = new Promise<void>((r) => tcp.close(() => r()));
+      h1.closeIdleConnections();
+      for (const s of sessions) s.close();
+      const deadline = Date.now() + graceMs;
+      while (inFlight() > 0 && Date.now() < deadline) {
+        h1.closeIdleConnections();
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      h1.closeAllConnections();
+      for (const s of sessions) s.destroy();
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
+
+function sniff(socket: net.Socket, route: (isH2: boolean) => void): void {
+  let seen = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, PREFACE.length);
+    const matches = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (matches && seen.length < PREFACE.length) return; // need more bytes to decide
+    socket.off("data", onData);
+    socket.pause();
+    socket.unshift(seen);
+    route(matches);
+  };
+  socket.on("data", onData);
+}

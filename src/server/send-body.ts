@@ -1,0 +1,45 @@
+// The documented JSON body of a send (REST route and Connect JSON) -> SendInput. Accepts the
+// proto field names too (organization_id, phone_e164...), as protobuf JSON parsers do.
+import { AppError } from "../domain/errors.js";
+import type { RawEvent } from "../domain/types.js";
+import { parseOrganizationId } from "../service/auth.js";
+import type { SendInput } from "../service/send-lead-events.js";
+
+type Json = Record<string, unknown>;
+
+const pick = (o: Json, camel: string, snake: string): unknown => (o[camel] !== undefined ? o[camel] : o[snake]);
+
+export function sendInputFromJson(body: unknown, validateOnlyParam: boolean): SendInput {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new AppError("invalid_argument", "BODY_INVALID", "the body must be a JSON object with organizationId, eventType and events");
+  }
+  const o = body as Json;
+  const events = o.events;
+  if (!Array.isArray(events)) throw new AppError("invalid_argument", "EVENTS_INVALID", "events must be an array of event objects");
+  const raw: RawEvent[] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (typeof e !== "object" || e === null || Array.isArray(e)) {
+      raw[i] = {};
+      continue;
+    }
+    const ev = e as Json;
+    const eventType = pick(ev, "eventType", "event_type");
+    raw[i] = {
+      phoneE164: pick(ev, "phoneE164", "phone_e164"),
+      occurredAt: pick(ev, "occurredAt", "occurred_at"),
+      eventType: eventType === null ? undefined : eventType,
+      metadata: ev.metadata,
+    };
+  }
+  const validateOnly = pick(o, "validateOnly", "validate_only");
+  if (validateOnly !== undefined && typeof validateOnly !== "boolean") {
+    throw new AppError("invalid_argument", "VALIDATE_ONLY_INVALID", "validateOnly must be true or false");
+  }
+  return {
+    organizationId: parseOrganizationId(pick(o, "organizationId", "organization_id")),
+    eventType: pick(o, "eventType", "event_type") ?? undefined,
+    events: raw,
+    validateOnly: validateOnly === true || validateOnlyParam,
+  };
+}

@@ -1,0 +1,34 @@
+// Everything a request handler needs, built once at start (tests may override parts).
+import type { Database } from "../db/database.js";
+import type { Logger } from "../logger.js";
+import { OrganizationRepository } from "../db/organization-repository.js";
+import { ApiKeyRepository } from "../db/api-key-repository.js";
+import { LeadEventStore } from "../db/lead-event-store.js";
+
+export interface Clock {
+  /** Microseconds since the epoch. Millisecond resolution is enough for "now" checks. */
+  nowMicros(): number;
+}
+
+export const systemClock: Clock = { nowMicros: () => Date.now() * 1000 };
+
+export interface ServiceContext {
+  db: Database;
+  log: Logger;
+  clock: Clock;
+  organizations: OrganizationRepository;
+  apiKeys: ApiKeyRepository;
+  events: LeadEventStore;
+}
+
+export function createServiceContext(db: Database, log: Logger, overrides: Partial<ServiceContext> = {}): ServiceContext {
+  return {
+    db,
+    log,
+    clock: systemClock,
+    organizations: new OrganizationRepository(() => db.orm.em.fork()),
+    apiKeys: new ApiKeyRepository(db.withClient),
+    events: new LeadEventStore(),
+    ...overrides,
+  };
+}
