@@ -1,0 +1,115 @@
+import { describe, it, expect } from "vitest";
+import {
+  planBatch,
+  createPhoneNormalizer,
+  parseRfc3339,
+  formatTimestamp,
+  MAX_EVENTS_PER_CALL,
+  MAX_REPORTED_REJECTS,
+  type ValidationContext,
+  type RawEvent,
+  type BatchPlan,
+} from "../../src/domain/index.js";
+import { firstRequest, readCase } from "./shared-cases.js";
+
+function at(raw: string): number {
+  const r = parseRfc3339(raw);
+  if (!r.ok) throw new Error(r.detail);
+  return r.micros;
+}
+
+function context(defaultRegion?: string): ValidationContext {
+  return { normalizePhone: createPhoneNormalizer({ defaultRegion, strict: false }), nowMicros: at("2026-12-03T12:00:00Z") };
+}
+
+function expectInvariant(plan: BatchPlan): void {
+  expect(plan.received).toBe(plan.rows.length + plan.inCallDuplicates + plan.rejected);
+}
+
+describe("batch planning", () => {
+  it("keeps the first of in-call duplicates, its metadata included", () => {
+    const events: RawEvent[] = [
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", metadata: { n: 1 } },
+      { phoneE164: "14155550132", occurredAt: "2026-11-30T13:34:00-05:00", metadata: { n: 2 } },
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", eventType: "other", metadata: { n: 3 } },
+    ];
+    const plan = planBatch(events, "paid", context());
+    expect(plan.inCallDuplicates).toBe(1);
+    expect(plan.rows.map((r) => [r.index, r.eventType, r.metadataJson])).toEqual([
+      [2, "other", '{"n":3}'],
+      [0, "paid", '{"n":1}'],
+    ]);
+    expectInvariant(plan);
+  });
+
+  it("sorts rows by phone, then eventType, then occurredAt as a number", () => {
+    const events: RawEvent[] = [
+      { phoneE164: "+14155550133", occurredAt: "2026-11-30T18:34:00Z" },
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:01Z", eventType: "b" },
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", eventType: "b" },
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", eventType: "B" },
+      { phoneE164: "+447700900123", occurredAt: "2026-11-30T18:34:00Z", eventType: "a" },
+      { phoneE164: "+14155550132", occurredAt: "1970-01-01T00:00:09Z", eventType: "a" },
+      { phoneE164: "+14155550132", occurredAt: "1970-01-01T00:00:10Z", eventType: "a" },
+    ];
+    const plan = planBatch(events, "a", context());
+    expect(plan.rows.map((r) => r.index)).toEqual([5, 6, 3, 2, 1, 0, 4]);
+    expect(formatTimestamp(plan.rows[0]!.occurredAt)).toBe("1970-01-01T00:00:09Z");
+  });
+
+  it("caps reported rejects at 50 in input order but counts them all", () => {
+    const events: RawEvent[] = [];
+    for (let i = 0; i < 130; i++) {
+      events.push(i % 2 === 0 ? { phoneE164: `bad ${i}`, occurredAt: "2026-11-30T18:34:00Z" } : { phoneE164: `+1415555${String(i).padStart(4, "0")}`, occurredAt: "2026-11-30T18:34:00Z" });
+    }
+    const plan = planBatch(events, "paid", context());
+    expect(MAX_REPORTED_REJECTS).toBe(50);
+    expect(plan.rejected).toBe(65);
+    expect(plan.rejects).toHaveLength(50);
+    expect(plan.rejects.map((r) => r.index)).toEqual(Array.from({ length: 50 }, (_, k) => 2 * k));
+    expect(plan.rows).toHaveLength(65);
+    expectInvariant(plan);
+  });
+
+  it("matches the expected counts of the in-call acceptance cases", () => {
+    const cases: [string, number, number, number][] = [
+      // name, rows (first call: inserted), in-call duplicates, rejected
+      ["phone-formats", 1, 12, 0],
+      ["same-instant", 1, 4, 0],
+      ["microseconds", 2, 2, 0],
+      ["default-region", 3, 1, 0],
+      ["metadata-bytes", 2, 0, 2],
+      ["bad-rows", 4, 0, 16],
+    ];
+    for (const [name, rows, dups, rejected] of cases) {
+      const c = readCase(name);
+      const req = firstRequest(c);
+      const plan = planBatch(req.events, req.eventType, context(c.org.defaultRegion));
+      expect([plan.rows.length, plan.inCallDuplicates, plan.rejected], name).toEqual([rows, dups, rejected]);
+      expectInvariant(plan);
+      if (c.stored && name !== "bad-rows") {
+        const stored = plan.rows.map((r) => ({ phoneE164: r.phoneE164, eventType: r.eventType, occurredAt: formatTimestamp(r.occurredAt) }));
+        expect(new Set(stored.map((s) => JSON.stringify(s))), name).toEqual(new Set(c.stored.map((s) => JSON.stringify(s))));
+      }
+    }
+  });
+
+  it("plans 50,000 rows quickly", () => {
+    expect(MAX_EVENTS_PER_CALL).toBe(50_000);
+    const events: RawEvent[] = [];
+    for (let i = 0; i < MAX_EVENTS_PER_CALL; i++) {
+      const phone = String(2015550000 + (i % 40_000) * 7);
+      events.push({
+        phoneE164: i % 3 === 0 ? `+1${phone}` : `(${phone.slice(0, 3)}) ${phone.slice(3, 6)}-${phone.slice(6)}`,
+        occurredAt: `2026-11-30T18:${String(i % 60).padStart(2, "0")}:00.${String(i % 1000).padStart(3, "0")}123Z`,
+        metadata: { minutes: i % 100, source: "webinar-report" },
+      });
+    }
+    const started = performance.now();
+    const plan = planBatch(events, "webinar_attended", context("US"));
+    const elapsed = performance.now() - started;
+    expect(plan.rejected).toBe(0);
+    expectInvariant(plan);
+    expect(elapsed).toBeLessThan(3000); // typically a few hundred ms; generous for loaded CI machines
+  });
+});
