@@ -46,7 +46,7 @@ function compareRows(a: ValidRow, b: ValidRow): number {
  * Of rows with the same (phoneE164, eventType, occurredAt) the first wins, metadata included,
  * matching "the first stored metadata wins" for rows already in the database.
  */
-export function planBatch(events: RawEvent[], batchEventType: string | undefined, ctx: ValidationContext): BatchPlan {
+export function planBatch(events: readonly RawEvent[], batchEventType: string | undefined, ctx: ValidationContext): BatchPlan {
   const rows: ValidRow[] = [];
   const rejects: RowReject[] = [];
   const seen = new Set<string>();

@@ -2,7 +2,6 @@
 
 export * from "./types.js";
 export { normalizePhone, createPhoneNormalizer, isSupportedRegion } from "./phone.js";
-export { readPhoneDigits, type PhoneDigits } from "./phone-text.js";
 export {
   parseRfc3339,
   formatTimestamp,

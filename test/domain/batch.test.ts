@@ -53,8 +53,9 @@ describe("batch planning", () => {
       { phoneE164: "+14155550132", occurredAt: "1970-01-01T00:00:10Z", eventType: "a" },
     ];
     const plan = planBatch(events, "a", context());
-    expect(plan.rows.map((r) => r.index)).toEqual([5, 6, 3, 2, 1, 0, 4]);
-    expect(formatTimestamp(plan.rows[0]!.occurredAt)).toBe("1970-01-01T00:00:09Z");
+    // Code-unit order: "B" (0x42) sorts before "a" (0x61); 9 s before 10 s although "10" < "9" as text.
+    expect(plan.rows.map((r) => r.index)).toEqual([3, 5, 6, 2, 1, 0, 4]);
+    expect(formatTimestamp(plan.rows[1]!.occurredAt)).toBe("1970-01-01T00:00:09Z");
   });
 
   it("caps reported rejects at 50 in input order but counts them all", () => {

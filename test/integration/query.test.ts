@@ -1,0 +1,91 @@
+// QueryLeadEvents: filters, newest first, opaque keyset pages that stay stable under inserts.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer, type TestOrg } from "../support/test-server.js";
+import { connectJsonClient, grpcClient, queryAll } from "../support/clients.js";
+
+describe("QueryLeadEvents", () => {
+  let server: TestServer;
+  let org: TestOrg;
+  const json = () => connectJsonClient(server.baseUrl);
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    org = await server.createOrg({ defaultRegion: "US" });
+    const events = [];
+    for (let i = 0; i < 25; i++) {
+      events.push({ phoneE164: `+1415555${String(1000 + (i % 5))}`, occurredAt: `2026-11-30T18:${String(i).padStart(2, "0")}:00Z`, eventType: i % 2 ? "odd" : "even" });
+    }
+    // Three rows sharing one instant: ties are ordered by phone, then type.
+    events.push({ phoneE164: "+14155552000", occurredAt: "2026-11-30T18:10:00Z", eventType: "even" });
+    events.push({ phoneE164: "+14155552001", occurredAt: "2026-11-30T18:10:00Z", eventType: "even" });
+    const res = await json().send({ organizationId: String(org.id), events }, org.apiKey);
+    expect(res.ok && res.body.inserted).toBe(27);
+  });
+  afterAll(() => server?.close());
+
+  it("returns events newest first", async () => {
+    const all = await queryAll(json(), org.id, org.apiKey);
+    expect(all).toHaveLength(27);
+    const times = all.map((e) => e.occurredAt);
+    expect([...times].sort().reverse()).toEqual(times);
+    expect(all[0]).toMatchObject({ occurredAt: "2026-11-30T18:24:00Z", eventType: "even" });
+    expect(all[0].receivedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/);
+  });
+
+  it("pages with an opaque token without losing or repeating a row, even when rows arrive between pages", async () => {
+    const seen: string[] = [];
+    let pageToken = "";
+    let pages = 0;
+    do {
+      const res = await json().query({ organizationId: String(org.id), pageSize: 4, pageToken }, org.apiKey);
+      if (!res.ok) throw new Error(res.message);
+      seen.push(...res.body.events.map((e: any) => `${e.occurredAt} ${e.phoneE164} ${e.eventType}`));
+      pageToken = res.body.nextPageToken;
+      if (pages++ === 1) {
+        // A newer and an older row arrive mid-listing: the newer is before our cursor (not
+        // shown), the older after it (shown once).
+        await json().send({ organizationId: String(org.id), eventType: "late", events: [{ phoneE164: "+14155559000", occurredAt: "2026-11-30T19:00:00Z" }, { phoneE164: "+14155559001", occurredAt: "2026-11-30T17:00:00Z" }] }, org.apiKey);
+      }
+    } while (pageToken);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toHaveLength(28);
+    expect(seen.at(-1)).toContain("17:00:00Z");
+  });
+
+  it("filters by phone in any accepted spelling, by type, and by an inclusive time range", async () => {
+    const byPhone = await queryAll(json(), org.id, org.apiKey, { phoneE164: "(415) 555-1000" });
+    expect(byPhone.every((e) => e.phoneE164 === "+14155551000")).toBe(true);
+    expect(byPhone).toHaveLength(5);
+    const odd = await queryAll(grpcClient(server.baseUrl), org.id, org.apiKey, { eventType: "odd" });
+    expect(odd).toHaveLength(12);
+    const range = await queryAll(json(), org.id, org.apiKey, { occurredAtFrom: "2026-11-30T13:05:00-05:00", occurredAtTo: "2026-11-30T18:07:00Z" });
+    expect(range.map((e) => e.occurredAt.slice(11, 16))).toEqual(["18:07", "18:06", "18:05"]);
+  });
+
+  it("refuses a token used with other filters, a forged token, a bad time and a bad phone", async () => {
+    const first = await json().query({ organizationId: String(org.id), pageSize: 2 }, org.apiKey);
+    const token = first.ok ? first.body.nextPageToken : "";
+    const other = await json().query({ organizationId: String(org.id), pageSize: 2, eventType: "odd", pageToken: token }, org.apiKey);
+    expect(other.ok ? "ok" : other.code).toBe("invalid_argument");
+    const forged = await json().query({ organizationId: String(org.id), pageToken: "bm90LWEtdG9rZW4" }, org.apiKey);
+    expect(forged.ok ? "ok" : forged.code).toBe("invalid_argument");
+    const badTime = await json().query({ organizationId: String(org.id), occurredAtFrom: "2026-02-30T00:00:00Z" }, org.apiKey);
+    expect(badTime.ok ? "ok" : badTime.code).toBe("invalid_argument");
+    const badPhone = await json().query({ organizationId: String(org.id), phoneE164: "hello" }, org.apiKey);
+    expect(badPhone.ok ? "ok" : badPhone.code).toBe("invalid_argument");
+  });
+
+  it("caps page_size at 1,000 and defaults it to 100", async () => {
+    const res = await json().query({ organizationId: String(org.id), pageSize: 5000 }, org.apiKey);
+    expect(res.ok && res.body.events.length).toBe(29);
+    const neg = await json().query({ organizationId: String(org.id), pageSize: -1 }, org.apiKey);
+    expect(neg.ok ? "ok" : neg.code).toBe("invalid_argument");
+  });
+
+  it("shows one organization nothing of another", async () => {
+    const other = await server.createOrg();
+    expect(await queryAll(json(), other.id, other.apiKey)).toEqual([]);
+    const cross = await json().query({ organizationId: String(org.id) }, other.apiKey);
+    expect(cross.ok ? "ok" : cross.code).toBe("permission_denied");
+  });
+});
