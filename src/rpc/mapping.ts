@@ -1,6 +1,6 @@
 // Protobuf messages <-> service inputs and results.
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
-import { ValueSchema } from "@bufbuild/protobuf/wkt";
+import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import type { JsonValue } from "@bufbuild/protobuf";
 import {
   RejectCode,
@@ -45,7 +45,7 @@ export function sendInputFromProto(req: SendLeadEventsRequest): SendInput {
       phoneE164: e.phoneE164,
       occurredAt: e.occurredAt,
       eventType: e.eventType,
-      metadata: e.metadata ? (toJson(ValueSchema, e.metadata) as JsonValue) : undefined,
+      metadata: e.metadata ? metadataToJson(e.metadata) : undefined,
     };
   }
   return {
@@ -54,6 +54,18 @@ export function sendInputFromProto(req: SendLeadEventsRequest): SendInput {
     events,
     validateOnly: req.validateOnly,
   };
+}
+
+/**
+ * A binary Value can hold what JSON cannot (NaN, Infinity): such metadata must reject its
+ * row, not fail the call, so it becomes a value checkMetadata refuses.
+ */
+function metadataToJson(value: Value): unknown {
+  try {
+    return toJson(ValueSchema, value) as JsonValue;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 export function sendResultToProto(r: SendResult): SendLeadEventsResponse {

@@ -3,8 +3,8 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { create, createFileRegistry, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { createFileRegistry, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
@@ -26,7 +26,8 @@ let reflection: Client<typeof ServerReflection>;
 
 beforeAll(async () => {
   server = await startTestServer();
-  const transport = createGrpcTransport({ baseUrl: server.baseUrl, httpVersion: "2" });
+  // gRPC over h2c; connect-node 2.x gRPC transports are always HTTP/2 (no httpVersion option).
+  const transport = createGrpcTransport({ baseUrl: server.baseUrl });
   health = createClient(Health, transport);
   reflection = createClient(ServerReflection, transport);
 });
@@ -169,8 +170,8 @@ describe("grpc.reflection.v1.ServerReflection", () => {
       expect.arrayContaining(["SendLeadEvents", "QueryLeadEvents", "FilterAudience", "FilterAudienceStream", "ListEventTypes", "DeleteLeadEvents"]),
     );
     expect(service!.method.find((m) => m.name === "FilterAudienceStream")?.clientStreaming).toBe(true);
-    // The set is self-contained: a registry can be built from it and resolves the types.
-    const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: files }));
+    // The answer is self-contained: every import resolves within it, as a client needs.
+    const registry = createFileRegistry(files[0]!, (name) => files.find((f) => f.name === name));
     const method = registry.getService("leadevents.v1.LeadEventService")?.methods.find((m) => m.name === "SendLeadEvents");
     expect(method?.input.typeName).toBe("leadevents.v1.SendLeadEventsRequest");
     expect(registry.getMessage("leadevents.v1.LeadEvent")?.field.metadata?.message?.typeName).toBe("google.protobuf.Value");
@@ -213,7 +214,7 @@ describe("grpc.reflection.v1.ServerReflection", () => {
 
 describe("grpc.reflection.v1alpha.ServerReflection", () => {
   it("answers like v1", async () => {
-    const client = createClient(ServerReflectionV1alpha, createGrpcTransport({ baseUrl: server.baseUrl, httpVersion: "2" }));
+    const client = createClient(ServerReflectionV1alpha, createGrpcTransport({ baseUrl: server.baseUrl }));
     async function* send() {
       yield { messageRequest: { case: "listServices" as const, value: "" } };
       yield { messageRequest: { case: "fileContainingSymbol" as const, value: "leadevents.v1.LeadEventService" } };
