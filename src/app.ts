@@ -29,7 +29,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log });
   const ctx = createServiceContext(db, log, overrides.ctx);
   let inFlight = 0;
+  // Aborted when shutdown starts: ends long-lived streams (health Watch) instead of waiting.
+  const shutdown = new AbortController();
   const connect = connectNodeAdapter({
+    shutdownSignal: shutdown.signal,
     routes: (router) => {
       routes(ctx)(router);
       grpcInfrastructureRoutes(ctx)(router);
@@ -61,6 +64,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     },
     close: () =>
       (closing ??= (async () => {
+        shutdown.abort();
         await listener.close(config.shutdownGraceMs, () => inFlight);
         await db.close();
         log.info("stopped");

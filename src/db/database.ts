@@ -7,6 +7,7 @@ import type { Logger } from "../logger.js";
 import { entities } from "./entities.js";
 import { migrationsList } from "./migrations/index.js";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded-postgres.js";
+import { DatabaseUnavailableError } from "./errors.js";
 
 /** The subset of a node-postgres client the repositories use. */
 export type SqlClient = Pick<pg.ClientBase, "query">;
@@ -64,7 +65,12 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
   });
   const knex = orm.em.getConnection().getKnex();
   const withClient = async <T>(fn: (client: SqlClient) => Promise<T>): Promise<T> => {
-    const client = (await knex.client.acquireConnection()) as pg.PoolClient;
+    let client: pg.PoolClient;
+    try {
+      client = (await knex.client.acquireConnection()) as pg.PoolClient;
+    } catch (err) {
+      throw new DatabaseUnavailableError(err);
+    }
     try {
       return await fn(client);
     } finally {

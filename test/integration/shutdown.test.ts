@@ -1,0 +1,59 @@
+// Graceful shutdown and database outages: in-flight calls finish, new ones are refused, and
+// an unreachable database gives UNAVAILABLE / 503 until it is back, without a restart.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson, startTestServer, withAdminClient, type TestServer } from "../support/test-server.js";
+
+const REST = "/api/v1/webhooks/lead-events";
+const batch = (orgId: number, n: number, type: string) => ({
+  organizationId: orgId,
+  eventType: type,
+  events: Array.from({ length: n }, (_, i) => ({ phoneE164: `+1212555${String(i % 10000).padStart(4, "0")}`, occurredAt: `2026-11-${String(1 + Math.floor(i / 10000)).padStart(2, "0")}T00:00:00Z` })),
+});
+
+describe("graceful shutdown", () => {
+  it("finishes a call in flight, then refuses new connections", async () => {
+    const server = await startTestServer();
+    const org = await server.createOrg();
+    const inFlight = postJson(server.baseUrl + REST, batch(org.id, 40_000, "shutdown"), { authorization: `Bearer ${org.apiKey}` });
+    await new Promise((r) => setTimeout(r, 150)); // the request is being processed
+    const closing = server.app.close();
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(res.body.inserted).toBe(40_000);
+    await closing;
+    await expect(fetch(server.baseUrl + "/healthz")).rejects.toThrow();
+    await server.close();
+  });
+});
+
+describe("database outage", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await withAdminClient((c) => c.query(`alter database ${server.databaseName} allow_connections true`));
+    await server?.close();
+  });
+
+  it("answers 503 and /healthz 503 while the database is unreachable, and recovers by itself", async () => {
+    const org = await server.createOrg();
+    const send = () => postJson(server.baseUrl + REST, batch(org.id, 10, "outage"), { authorization: `Bearer ${org.apiKey}` });
+    expect((await send()).status).toBe(200);
+
+    await withAdminClient(async (c) => {
+      await c.query(`alter database ${server.databaseName} allow_connections false`);
+      await c.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", [server.databaseName]);
+    });
+    const down = await send();
+    expect(down.status).toBe(503);
+    expect(down.body.error.code).toBe("unavailable");
+    expect((await fetch(server.baseUrl + "/healthz")).status).toBe(503);
+
+    await withAdminClient((c) => c.query(`alter database ${server.databaseName} allow_connections true`));
+    const up = await send();
+    expect(up.status).toBe(200);
+    expect(up.body.duplicates).toBe(10);
+    expect((await fetch(server.baseUrl + "/healthz")).status).toBe(200);
+  });
+});
