@@ -9,6 +9,7 @@ import { grpcInfrastructureRoutes } from "./rpc/grpc-infrastructure.js";
 import { createHttpHandler } from "./server/http-handler.js";
 import { createListener } from "./server/listener.js";
 import { MAX_BODY_BYTES } from "./server/body.js";
+import { createSecretBox, loadServerKey } from "./service/secret-box.js";
 
 export interface App {
   ctx: ServiceContext;
@@ -27,7 +28,14 @@ export interface AppOverrides {
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const log = overrides.log ?? createLogger(config.logLevel, { service: "leadevents" });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log });
-  const ctx = createServiceContext(db, log, overrides.ctx);
+  let secrets;
+  try {
+    secrets = createSecretBox(loadServerKey(config.secretKey, config.dataDir));
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const ctx = createServiceContext(db, log, secrets, overrides.ctx);
   let inFlight = 0;
   // Aborted when shutdown starts: ends long-lived streams (health Watch) instead of waiting.
   const shutdown = new AbortController();

@@ -12,6 +12,7 @@ import { createServiceContext, type ServiceContext } from "../service/context.js
 import { createApiKey } from "../service/api-keys.js";
 import { parseScopes } from "../domain/api-key.js";
 import { checkRegion } from "../domain/region.js";
+import { createSecretBox, loadServerKey } from "../service/secret-box.js";
 
 const USAGE = `usage: leadevents <command>
   org create --name NAME [--default-region US]
@@ -64,10 +65,11 @@ export async function runCli(argv: string[], ctx: ServiceContext): Promise<unkno
     case "org update": {
       const strict = values["strict-phones"];
       if (strict !== undefined && strict !== "true" && strict !== "false") throw new UsageError("--strict-phones must be true or false");
-      const org = await found(await ctx.organizations.update(orgId(), {
+      const outcome = await ctx.organizations.update(orgId(), {
         defaultRegion: region(values["default-region"]),
         strictPhoneValidation: strict === undefined ? undefined : strict === "true",
-      }));
+      });
+      const org = await found(outcome.status === "updated" ? outcome.settings : undefined);
       return { organizationId: org.id, defaultRegion: org.defaultRegion ?? null, strictPhoneValidation: org.strictPhoneValidation, authMode: org.authMode };
     }
     case "key create": {
@@ -100,7 +102,8 @@ async function main(): Promise<void> {
     const argv = process.argv.slice(2);
     if (argv.length < 2 || argv.includes("--help")) throw new UsageError(USAGE);
     db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2, log });
-    const result = await runCli(argv, createServiceContext(db, log));
+    const secrets = createSecretBox(loadServerKey(config.secretKey, config.dataDir));
+    const result = await runCli(argv, createServiceContext(db, log, secrets));
     process.stdout.write(JSON.stringify(result, null, 2) + "\n");
   } catch (err) {
     process.stderr.write(`${err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? "" : "error: "}${(err as Error).message}\n`);

@@ -12,6 +12,13 @@ import { DatabaseUnavailableError } from "./errors.js";
 /** The subset of a node-postgres client the repositories use. */
 export type SqlClient = Pick<pg.ClientBase, "query">;
 
+export interface TransactionOptions {
+  /** Default: PostgreSQL's own (read committed). */
+  isolation?: "read committed" | "repeatable read" | "serializable";
+  /** A read-only transaction: PostgreSQL refuses any write in it. */
+  readOnly?: boolean;
+}
+
 export interface Database {
   orm: MikroORM;
   /** Where the data lives, without the password (for logs). */
@@ -19,7 +26,7 @@ export interface Database {
   /** Runs fn on one pooled connection. */
   withClient<T>(fn: (client: SqlClient) => Promise<T>): Promise<T>;
   /** Runs fn in a transaction on one pooled connection; rolls back if fn throws. */
-  transaction<T>(fn: (client: SqlClient) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (client: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -81,9 +88,9 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
     orm,
     description: embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}` : redactUrl(url),
     withClient,
-    transaction: (fn) =>
+    transaction: (fn, options = {}) =>
       withClient(async (client) => {
-        await client.query("begin");
+        await client.query(beginStatement(options));
         try {
           const result = await fn(client);
           await client.query("commit");
@@ -99,6 +106,13 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
       await embedded?.stop();
     },
   };
+}
+
+function beginStatement(options: TransactionOptions): string {
+  let sql = "begin";
+  if (options.isolation) sql += ` isolation level ${options.isolation}`;
+  if (options.readOnly) sql += " read only";
+  return sql;
 }
 
 async function migrate(orm: MikroORM, log: Logger): Promise<void> {

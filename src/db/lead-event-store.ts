@@ -2,6 +2,7 @@
 // unnest()ed column arrays: five bind parameters whatever the batch size, no unit of work.
 import type { SqlClient } from "./database.js";
 import type { EpochMicros, ValidRow } from "../domain/types.js";
+import type { FilterWindow } from "../domain/audience.js";
 import { formatTimestamp } from "../domain/timestamp.js";
 
 export interface StoredEvent {
@@ -22,6 +23,62 @@ export interface EventQuery {
   /** Keyset cursor: the last event of the previous page. */
   after?: { occurredAt: EpochMicros; phoneE164: string; eventType: string };
   limit: number;
+}
+
+/** One event type of an organization, as ListEventTypes reports it. */
+export interface EventTypeSummary {
+  eventType: string;
+  eventCount: number;
+  distinctPhones: number;
+  firstOccurredAt: EpochMicros;
+  lastOccurredAt: EpochMicros;
+}
+
+/** "Which of these phones had this event in this window?" */
+export interface PhonesWithEventQuery {
+  organizationId: number;
+  /** Distinct normalized phones (sorted, so the index probes walk the index in order). */
+  phones: readonly string[];
+  eventType: string;
+  window: FilterWindow;
+}
+
+/**
+ * The campaign filter's one query. The audience arrives as one array parameter and is unnest()ed
+ * into a relation; for each phone a LATERAL subquery reads the newest matching event straight
+ * from the primary key index (organization_id, phone_e164, event_type, occurred_at): equality on
+ * the first three columns, a range on the fourth, backward scan, LIMIT 1. Each phone therefore
+ * costs one index descent whatever its history, the plan is the same for every audience size (a
+ * LATERAL join cannot turn into a hash join over the organization's rows), and the answer says
+ * both whether the phone matched and when (explain). Include and exclude are then decided in code
+ * from the same rows: the query returns only the phones that matched.
+ *
+ * Deliberately not `phone_e164 = ANY($2)` (a filter over many rows, evaluated row by row) and not
+ * `NOT IN (subquery)` (NULL semantics and a hashed SubPlan); test/integration/filter-plan.test.ts
+ * checks the plan. No lower bound is written as '-infinity', which keeps one statement text.
+ */
+export function phonesWithEventQuery(q: PhonesWithEventQuery): { text: string; values: unknown[] } {
+  return {
+    text: `select a.phone, ${MICROS("m.occurred_at")} as matched_us
+             from unnest($2::text[]) as a(phone)
+             cross join lateral (
+                   select e.occurred_at
+                     from lead_event e
+                    where e.organization_id = $1
+                      and e.phone_e164 = a.phone
+                      and e.event_type = $3
+                      and e.occurred_at <= $4::timestamptz
+                      and e.occurred_at >= $5::timestamptz
+                    order by e.occurred_at desc
+                    limit 1) m`,
+    values: [
+      q.organizationId,
+      q.phones,
+      q.eventType,
+      formatTimestamp(q.window.to),
+      q.window.from === null ? "-infinity" : formatTimestamp(q.window.from),
+    ],
+  };
 }
 
 // Exact microseconds out of PostgreSQL: extract(epoch ...) is numeric (exact) since PG 14;
@@ -56,6 +113,80 @@ export class LeadEventStore {
       [organizationId, phones, types, times, metadata],
     );
     return result.rowCount ?? 0;
+  }
+
+  /**
+   * How many of these planned rows are already stored (validate_only's duplicates against the
+   * database): the same unnest()ed arrays as insertBatch, each row probed by its primary key.
+   */
+  async countExisting(client: SqlClient, organizationId: number, rows: readonly ValidRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const n = rows.length;
+    const phones = new Array<string>(n);
+    const types = new Array<string>(n);
+    const times = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      phones[i] = r.phoneE164;
+      types[i] = r.eventType;
+      times[i] = formatTimestamp(r.occurredAt);
+    }
+    const { rows: result } = await client.query<{ n: string }>(
+      `select count(*) as n
+         from unnest($2::text[], $3::text[], $4::text[]) as u(p, t, o)
+        where exists (select 1
+                        from lead_event e
+                       where e.organization_id = $1
+                         and e.phone_e164 = u.p
+                         and e.event_type = u.t
+                         and e.occurred_at = u.o::timestamptz)`,
+      [organizationId, phones, types, times],
+    );
+    return Number(result[0]?.n ?? 0);
+  }
+
+  /**
+   * The phones of q.phones that had the event in the window, each with the newest matching
+   * occurred_at. Phones without a match are absent from the map.
+   */
+  async phonesWithEvent(client: SqlClient, q: PhonesWithEventQuery): Promise<Map<string, EpochMicros>> {
+    const matched = new Map<string, EpochMicros>();
+    if (q.phones.length === 0) return matched;
+    const { text, values } = phonesWithEventQuery(q);
+    const { rows } = await client.query<{ phone: string; matched_us: string }>(text, values);
+    for (const r of rows) matched.set(r.phone, Number(r.matched_us));
+    return matched;
+  }
+
+  /**
+   * The organization's catalog: per type, rows, distinct phones, first and last occurred_at.
+   * The inner grouping follows the primary key's order (organization, phone, type), so
+   * PostgreSQL can read it in one pass of the index with no sort; the outer one folds the
+   * (phone, type) groups into one line per type.
+   */
+  async eventTypeSummaries(client: SqlClient, organizationId: number): Promise<EventTypeSummary[]> {
+    const { rows } = await client.query<{ event_type: string; event_count: string; distinct_phones: string; first_us: string; last_us: string }>(
+      `select g.event_type,
+              sum(g.n)::int8 as event_count,
+              count(*)::int8 as distinct_phones,
+              ${MICROS("min(g.first_at)")} as first_us,
+              ${MICROS("max(g.last_at)")} as last_us
+         from (select phone_e164, event_type, count(*) as n, min(occurred_at) as first_at, max(occurred_at) as last_at
+                 from lead_event
+                where organization_id = $1
+                group by phone_e164, event_type) g
+        group by g.event_type`,
+      [organizationId],
+    );
+    const summaries = rows.map((r) => ({
+      eventType: r.event_type,
+      eventCount: Number(r.event_count),
+      distinctPhones: Number(r.distinct_phones),
+      firstOccurredAt: Number(r.first_us),
+      lastOccurredAt: Number(r.last_us),
+    }));
+    // Code-unit order, like every other sort of this service (not the database's collation).
+    return summaries.sort((a, b) => (a.eventType < b.eventType ? -1 : a.eventType > b.eventType ? 1 : 0));
   }
 
   /** One page, newest occurred_at first, ties broken by phone then type (both descending). */

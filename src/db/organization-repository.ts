@@ -1,7 +1,7 @@
 // Organizations and their inbound settings.
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { InferEntity } from "@mikro-orm/core";
-import { Organization } from "./entities.js";
+import { LockMode, type InferEntity } from "@mikro-orm/core";
+import { Organization, SigningKey } from "./entities.js";
 
 export type AuthMode = "API_KEY" | "HMAC";
 
@@ -20,6 +20,11 @@ export interface OrganizationPatch {
   strictPhoneValidation?: boolean;
   requireSignatureTimestamp?: boolean;
 }
+
+export type UpdateOutcome =
+  | { status: "updated"; settings: OrganizationSettings }
+  | { status: "not_found" }
+  | { status: "no_active_signing_key" };
 
 type OrganizationRow = InferEntity<typeof Organization>;
 
@@ -49,15 +54,25 @@ export class OrganizationRepository {
     return row ? toSettings(row as OrganizationRow) : undefined;
   }
 
-  async update(id: number, patch: OrganizationPatch): Promise<OrganizationSettings | undefined> {
-    const em = this.em();
-    const row = (await em.findOne(Organization, { id } as never)) as OrganizationRow | null;
-    if (!row) return undefined;
-    if (patch.authMode !== undefined) row.authMode = patch.authMode;
-    if (patch.defaultRegion !== undefined) row.defaultRegion = patch.defaultRegion;
-    if (patch.strictPhoneValidation !== undefined) row.strictPhoneValidation = patch.strictPhoneValidation;
-    if (patch.requireSignatureTimestamp !== undefined) row.requireSignatureTimestamp = patch.requireSignatureTimestamp;
-    await em.flush();
-    return toSettings(row);
+  /**
+   * Applies the patch. Switching to HMAC needs an active signing key: checked under a lock on
+   * the organization row, which signing-key revocation takes too, so the two cannot race into
+   * an organization that nobody can send to.
+   */
+  async update(id: number, patch: OrganizationPatch): Promise<UpdateOutcome> {
+    return this.em().transactional(async (em) => {
+      const row = (await em.findOne(Organization, { id } as never, { lockMode: LockMode.PESSIMISTIC_WRITE })) as OrganizationRow | null;
+      if (!row) return { status: "not_found" };
+      if (patch.authMode === "HMAC" && row.authMode !== "HMAC") {
+        const active = await em.count(SigningKey, { organization: id, revokedAt: null } as never);
+        if (active === 0) return { status: "no_active_signing_key" };
+      }
+      if (patch.authMode !== undefined) row.authMode = patch.authMode;
+      if (patch.defaultRegion !== undefined) row.defaultRegion = patch.defaultRegion;
+      if (patch.strictPhoneValidation !== undefined) row.strictPhoneValidation = patch.strictPhoneValidation;
+      if (patch.requireSignatureTimestamp !== undefined) row.requireSignatureTimestamp = patch.requireSignatureTimestamp;
+      await em.flush();
+      return { status: "updated", settings: toSettings(row) };
+    });
   }
 }

@@ -22,6 +22,8 @@ export interface BatchPlan {
   rejects: RowReject[];
   /** Valid rows dropped because an earlier row of the same call had the same key. */
   inCallDuplicates: number;
+  /** Each of those rows: its index, and the index of the earlier row it repeats (in input order). */
+  repeats: Array<{ index: number; firstIndex: number }>;
 }
 
 /**
@@ -49,7 +51,8 @@ function compareRows(a: ValidRow, b: ValidRow): number {
 export function planBatch(events: readonly RawEvent[], batchEventType: string | undefined, ctx: ValidationContext): BatchPlan {
   const rows: ValidRow[] = [];
   const rejects: RowReject[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
+  const repeats: Array<{ index: number; firstIndex: number }> = [];
   let rejected = 0;
   let inCallDuplicates = 0;
   for (let i = 0; i < events.length; i++) {
@@ -63,13 +66,15 @@ export function planBatch(events: readonly RawEvent[], batchEventType: string | 
     // U+0000 cannot occur in a phone (digits), an eventType (no control characters) or a number,
     // so the joined key is unambiguous.
     const key = row.phoneE164 + "\u0000" + row.eventType + "\u0000" + row.occurredAt;
-    if (seen.has(key)) {
+    const firstIndex = seen.get(key);
+    if (firstIndex !== undefined) {
       inCallDuplicates++;
+      repeats.push({ index: i, firstIndex });
       continue;
     }
-    seen.add(key);
+    seen.set(key, i);
     rows.push(row);
   }
   rows.sort(compareRows);
-  return { received: events.length, rows, rejected, rejects, inCallDuplicates };
+  return { received: events.length, rows, rejected, rejects, inCallDuplicates, repeats };
 }

@@ -22,3 +22,21 @@ export {
   MAX_REPORTED_REJECTS,
   type BatchPlan,
 } from "./batch.js";
+export {
+  checkEventFilter,
+  resolveAsOf,
+  filterWindow,
+  keeps,
+  parseAudience,
+  comparePhones,
+  MAX_AUDIENCE_PER_CALL,
+  MAX_AUDIENCE_PER_STREAM,
+  MAX_STREAM_UNPARSEABLE,
+  type FilterMode,
+  type EventFilterSpec,
+  type RawEventFilter,
+  type FilterWindow,
+  type ParsedAudience,
+  type Checked,
+} from "./audience.js";
+export { applyTombstones, isErased, tombstoneIndex, distinctPhones, ERASED_REASON, type ErasureTombstone } from "./erasure.js";

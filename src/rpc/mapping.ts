@@ -3,17 +3,33 @@ import { create, fromJson, toJson } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import type { JsonValue } from "@bufbuild/protobuf";
 import {
+  DeleteLeadEventsResponseSchema,
+  FilterAudienceResponseSchema,
+  FilterAudienceStreamResponseSchema,
+  FilterMode,
+  ListEventTypesResponseSchema,
   RejectCode,
   SendLeadEventsResponseSchema,
   StoredLeadEventSchema,
+  type DeleteLeadEventsRequest,
+  type DeleteLeadEventsResponse,
+  type EventFilter,
+  type FilterAudienceRequest,
+  type FilterAudienceResponse,
+  type FilterAudienceStreamRequest,
+  type FilterAudienceStreamResponse,
+  type ListEventTypesResponse,
   type SendLeadEventsRequest,
   type SendLeadEventsResponse,
   type StoredLeadEvent,
 } from "../../gen/leadevents/v1/lead_event_service_pb.js";
 import type { RawEvent, RejectCode as DomainRejectCode } from "../domain/types.js";
 import { formatTimestamp } from "../domain/timestamp.js";
-import type { StoredEvent } from "../db/lead-event-store.js";
+import type { RawEventFilter } from "../domain/audience.js";
+import type { EventTypeSummary, StoredEvent } from "../db/lead-event-store.js";
 import type { SendInput, SendResult } from "../service/send-lead-events.js";
+import type { FilterInput, FilterResult, FilterStreamMessage, FilterStreamResult } from "../service/filter-audience.js";
+import type { DeleteInput, DeleteResult } from "../service/delete-lead-events.js";
 import { parseOrganizationId } from "../service/auth.js";
 
 export const REJECT_CODES: Record<DomainRejectCode, RejectCode> = {
@@ -99,4 +115,85 @@ export function storedEventToProto(e: StoredEvent): StoredLeadEvent {
     receivedAt: formatTimestamp(e.receivedAt),
     metadata: e.metadataJson === null ? undefined : fromJson(ValueSchema, JSON.parse(e.metadataJson) as JsonValue),
   });
+}
+
+/** FILTER_MODE_UNSPECIFIED (or an unknown number) becomes undefined, which the service refuses. */
+function eventFilterFromProto(f: EventFilter | undefined): RawEventFilter | undefined {
+  if (f === undefined) return undefined;
+  const mode = f.mode === FilterMode.INCLUDE ? "include" : f.mode === FilterMode.EXCLUDE ? "exclude" : undefined;
+  return { mode, eventType: f.eventType, withinMinutes: f.withinMinutes };
+}
+
+export function filterInputFromProto(req: FilterAudienceRequest): FilterInput {
+  return {
+    organizationId: parseOrganizationId(req.organizationId),
+    filter: eventFilterFromProto(req.filter),
+    asOf: req.asOf,
+    phones: req.phones,
+    explain: req.explain,
+  };
+}
+
+/**
+ * A streamed audience: the first message as a whole, later ones for their phones only (their
+ * other fields are documented as read from the first message, so they are not even parsed).
+ */
+export async function* filterStreamFromProto(requests: AsyncIterable<FilterAudienceStreamRequest>): AsyncGenerator<FilterStreamMessage> {
+  let first = true;
+  for await (const req of requests) {
+    if (first) {
+      first = false;
+      yield { organizationId: parseOrganizationId(req.organizationId), filter: eventFilterFromProto(req.filter), asOf: req.asOf, phones: req.phones };
+    } else {
+      yield { organizationId: undefined, filter: undefined, asOf: "", phones: req.phones };
+    }
+  }
+}
+
+/** Counts are int32 on the wire; a count past its range (2^31 - 1) is reported as the maximum. */
+function int32(n: number): number {
+  return Math.min(n, 2_147_483_647);
+}
+
+export function filterResultToProto(r: FilterResult): FilterAudienceResponse {
+  return create(FilterAudienceResponseSchema, {
+    keptPhones: r.keptPhones,
+    unparseablePhones: r.unparseablePhones,
+    audienceCount: r.audienceCount,
+    keptCount: r.keptCount,
+    decisions: r.decisions.map((d) => ({
+      phoneE164: d.phoneE164,
+      kept: d.kept,
+      matchedOccurredAt: d.matchedOccurredAt === null ? "" : formatTimestamp(d.matchedOccurredAt),
+    })),
+  });
+}
+
+export function filterStreamResultToProto(r: FilterStreamResult): FilterAudienceStreamResponse {
+  return create(FilterAudienceStreamResponseSchema, {
+    keptPhones: r.keptPhones,
+    unparseablePhones: r.unparseablePhones,
+    audienceCount: r.audienceCount,
+    keptCount: r.keptCount,
+  });
+}
+
+export function eventTypesToProto(summaries: readonly EventTypeSummary[]): ListEventTypesResponse {
+  return create(ListEventTypesResponseSchema, {
+    eventTypes: summaries.map((t) => ({
+      eventType: t.eventType,
+      eventCount: int32(t.eventCount),
+      distinctPhones: int32(t.distinctPhones),
+      firstOccurredAt: formatTimestamp(t.firstOccurredAt),
+      lastOccurredAt: formatTimestamp(t.lastOccurredAt),
+    })),
+  });
+}
+
+export function deleteInputFromProto(req: DeleteLeadEventsRequest): DeleteInput {
+  return { organizationId: parseOrganizationId(req.organizationId), phoneE164: req.phoneE164, eventType: req.eventType };
+}
+
+export function deleteResultToProto(r: DeleteResult): DeleteLeadEventsResponse {
+  return create(DeleteLeadEventsResponseSchema, { deletedCount: int32(r.deletedCount) });
 }

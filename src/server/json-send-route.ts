@@ -4,13 +4,14 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import { AppError, type ErrorCode } from "../domain/errors.js";
-import { authenticateBearer } from "../service/auth.js";
+import { authenticateBearer, authenticateSignature } from "../service/auth.js";
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../domain/signature.js";
 import type { ServiceContext } from "../service/context.js";
 import { sendLeadEvents } from "../service/send-lead-events.js";
 import { CONNECT_STATUS, REST_STATUS, toAppError } from "../rpc/errors.js";
 import { sendResultToJson } from "../rpc/mapping.js";
 import { bodyTooLarge, MAX_BODY_BYTES, parseJsonBody, readBody, type NodeRequest } from "./body.js";
-import { sendInputFromJson } from "./send-body.js";
+import { organizationIdOf, sendInputFromJson } from "./send-body.js";
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 export type Envelope = "rest" | "connect";
@@ -19,9 +20,19 @@ export async function handleJsonSend(svc: ServiceContext, req: NodeRequest, res:
   try {
     const declared = Number(req.headers["content-length"]);
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw bodyTooLarge(MAX_BODY_BYTES);
-    const caller = await authenticateBearer(svc, header(req, "authorization"));
+    // A signed request is authenticated by its body; otherwise the bearer key is checked
+    // before the body is read.
+    const signature = header(req, SIGNATURE_HEADER);
+    const bearer = signature === undefined ? await authenticateBearer(svc, header(req, "authorization")) : undefined;
     const body = await readBody(req);
-    const input = sendInputFromJson(parseJsonBody(body), query.get("validateOnly") === "true");
+    const json = parseJsonBody(body);
+    const caller = bearer ?? (await authenticateSignature(svc, {
+      signature: signature!,
+      timestamp: header(req, TIMESTAMP_HEADER),
+      payload: body,
+      organizationId: organizationIdOf(json),
+    }));
+    const input = sendInputFromJson(json, query.get("validateOnly") === "true");
     const result = await sendLeadEvents(svc, caller, input);
     writeJson(res, 200, sendResultToJson(result));
   } catch (err) {

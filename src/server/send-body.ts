@@ -43,3 +43,9 @@ export function sendInputFromJson(body: unknown, validateOnlyParam: boolean): Se
     validateOnly: validateOnly === true || validateOnlyParam,
   };
 }
+
+/** Only the organizationId of a body: which organization's signing keys to try. */
+export function organizationIdOf(body: unknown): number | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  return parseOrganizationId(pick(body as Json, "organizationId", "organization_id"));
+}

@@ -4,6 +4,7 @@ import { AppError, permissionDenied, unauthenticated } from "../domain/errors.js
 import { hashApiKey, isWellFormedApiKey, type ApiKeyScope } from "../domain/api-key.js";
 import type { ApiKeyGrant } from "../db/api-key-repository.js";
 import type { ServiceContext } from "./context.js";
+import { checkSignatureTimestamp, matchSignature, parseSignatureHeader, signedPayload } from "../domain/signature.js";
 
 export type Caller =
   | { kind: "api_key"; grant: ApiKeyGrant }
@@ -50,4 +51,42 @@ export function parseOrganizationId(raw: unknown): number | undefined {
     if (Number.isSafeInteger(n)) return n;
   }
   throw new AppError("invalid_argument", "ORGANIZATION_ID_INVALID", "organizationId must be a positive integer");
+}
+
+export interface SignedRequest {
+  /** The X-Setter-Signature header value. */
+  signature: string;
+  /** The X-Setter-Timestamp header value, if sent. */
+  timestamp: string | undefined;
+  /** The exact bytes the caller signed (the body, or the serialized message for gRPC). */
+  payload: Uint8Array;
+  /** organizationId from the request: it only says whose keys to try. */
+  organizationId: number | undefined;
+}
+
+/**
+ * Authenticates a request by its HMAC signature with any active signing key of the
+ * organization it names. Refusals do not say whether that organization exists.
+ */
+export async function authenticateSignature(ctx: ServiceContext, req: SignedRequest): Promise<Caller> {
+  const digest = parseSignatureHeader(req.signature);
+  if (!digest) throw unauthenticated("SIGNATURE_MALFORMED", "X-Setter-Signature must be 'sha256=' followed by 64 hex digits");
+  if (req.organizationId === undefined) throw unauthenticated("ORGANIZATION_ID_REQUIRED", "a signed request must name its organizationId");
+  const mismatch = () =>
+    unauthenticated("SIGNATURE_INVALID", `the signature does not match an active signing key of organization ${req.organizationId}, or that organization does not accept signed requests`);
+  const org = await ctx.organizations.find(req.organizationId);
+  if (!org || org.authMode !== "HMAC") throw mismatch();
+  let timestamp: string | undefined;
+  if (org.requireSignatureTimestamp) {
+    const problem = checkSignatureTimestamp(req.timestamp, Math.floor(ctx.clock.nowMicros() / 1_000_000));
+    if (problem) throw unauthenticated("SIGNATURE_TIMESTAMP_INVALID", problem);
+    timestamp = req.timestamp!.trim();
+  }
+  const keys = await ctx.signingKeys.activeSecrets(org.id);
+  const secrets = keys.map((k) => ctx.secrets.open(k.secretCiphertext));
+  const match = matchSignature(secrets, signedPayload(req.payload, timestamp), digest);
+  if (match < 0) throw mismatch();
+  const keyId = keys[match]!.id;
+  ctx.signingKeys.markUsed(keyId).catch(() => undefined);
+  return { kind: "signature", organizationId: org.id, signingKeyId: keyId };
 }

@@ -4,6 +4,9 @@ import type { Logger } from "../logger.js";
 import { OrganizationRepository } from "../db/organization-repository.js";
 import { ApiKeyRepository } from "../db/api-key-repository.js";
 import { LeadEventStore } from "../db/lead-event-store.js";
+import { SigningKeyRepository } from "../db/signing-key-repository.js";
+import type { SecretBox } from "./secret-box.js";
+import { ErasureStore } from "../db/erasure-store.js";
 
 export interface Clock {
   /** Microseconds since the epoch. Millisecond resolution is enough for "now" checks. */
@@ -18,17 +21,24 @@ export interface ServiceContext {
   clock: Clock;
   organizations: OrganizationRepository;
   apiKeys: ApiKeyRepository;
+  signingKeys: SigningKeyRepository;
   events: LeadEventStore;
+  erasures: ErasureStore;
+  /** Seals signing secrets at rest with the server key. */
+  secrets: SecretBox;
 }
 
-export function createServiceContext(db: Database, log: Logger, overrides: Partial<ServiceContext> = {}): ServiceContext {
+export function createServiceContext(db: Database, log: Logger, secrets: SecretBox, overrides: Partial<ServiceContext> = {}): ServiceContext {
   return {
     db,
     log,
     clock: systemClock,
     organizations: new OrganizationRepository(() => db.orm.em.fork()),
     apiKeys: new ApiKeyRepository(db.withClient),
+    signingKeys: new SigningKeyRepository(db.withClient, db.transaction),
     events: new LeadEventStore(),
+    secrets,
+    erasures: new ErasureStore(),
     ...overrides,
   };
 }

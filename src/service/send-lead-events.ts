@@ -2,6 +2,7 @@
 import { AppError, invalidArgument, unauthenticated } from "../domain/errors.js";
 import { checkBatchEventType, MAX_EVENTS_PER_CALL, planBatch } from "../domain/batch.js";
 import { createPhoneNormalizer } from "../domain/phone.js";
+import { applyTombstones, distinctPhones } from "../domain/erasure.js";
 import type { RawEvent, RowReject } from "../domain/types.js";
 import { authorize, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
@@ -44,13 +45,31 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
     normalizePhone: createPhoneNormalizer({ defaultRegion: org.defaultRegion, strict: org.strictPhoneValidation }),
     nowMicros: ctx.clock.nowMicros(),
   });
-  const inserted = await ctx.db.withClient((c) => ctx.events.insertBatch(c, organizationId, plan.rows));
+  const phones = distinctPhones(plan.rows);
+  const { checked, inserted } = input.validateOnly
+    ? // validate_only: the same checks in one read-only snapshot, so the tombstones and the stored
+      // rows are read as of one instant; the rows a send would insert are those not stored yet.
+      await ctx.db.transaction(
+        async (c) => {
+          const checked = applyTombstones(plan, await ctx.erasures.tombstonesFor(c, organizationId, phones), input.events);
+          return { checked, inserted: checked.rows.length - (await ctx.events.countExisting(c, organizationId, checked.rows)) };
+        },
+        { isolation: "repeatable read", readOnly: true },
+      )
+    : // The tombstone check and the insert in one transaction, behind the organization's erasure
+      // lock (shared): an erasure commits wholly before or wholly after this call, never between
+      // its check and its insert (see src/db/erasure-store.ts). Still one atomic commit.
+      await ctx.db.transaction(async (c) => {
+        await ctx.erasures.lockForSend(c, organizationId);
+        const checked = applyTombstones(plan, await ctx.erasures.tombstonesFor(c, organizationId, phones), input.events);
+        return { checked, inserted: await ctx.events.insertBatch(c, organizationId, checked.rows) };
+      });
   return {
     status: "accepted",
-    received: plan.received,
+    received: checked.received,
     inserted,
-    duplicates: plan.received - plan.rejected - inserted,
-    rejected: plan.rejected,
-    rejects: plan.rejects,
+    duplicates: checked.received - checked.rejected - inserted,
+    rejected: checked.rejected,
+    rejects: checked.rejects,
   };
 }

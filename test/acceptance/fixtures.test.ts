@@ -6,11 +6,10 @@ import { HAS_SHARED, readSharedJson, sharedPath } from "../support/shared.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { connectJsonClient, grpcClient, restClient, type LeadEventsClient } from "../support/clients.js";
 import { expectSendResponse } from "../support/expect-send.js";
+import { csvColumn } from "../support/csv.js";
+import { grpcReadClient } from "../support/read-clients.js";
 
 const BATCHES = ["webinar_attended.batch.json", "mastery_purchase.batch.json"] as const;
-
-/** Filters arrive with issue 3 (FilterAudience); until then they are reported as skipped. */
-const FILTERS_PENDING: string | undefined = "issue 3 (FilterAudience)";
 
 describe.skipIf(!HAS_SHARED)("fixtures scenario from ../shared/fixtures", () => {
   let server: TestServer;
@@ -45,7 +44,41 @@ describe.skipIf(!HAS_SHARED)("fixtures scenario from ../shared/fixtures", () => 
     });
   }
 
-  it.skipIf(FILTERS_PENDING !== undefined)(`the three campaign filters over audience.csv${FILTERS_PENDING ? ` (pending ${FILTERS_PENDING})` : ""}`, async () => {
-    // Filled in with FilterAudience.
+  it("gives the three campaign filters of EXPECTED.json over audience.csv's phone column, unary and streamed", async () => {
+    const client = connectJsonClient(server.baseUrl);
+    const org = await server.createOrg({ defaultRegion: expected.defaultRegion });
+    for (const file of BATCHES) {
+      const res = await client.send(bodyFor(file, org.id), org.apiKey);
+      expect(res.ok, JSON.stringify(res).slice(0, 300)).toBe(true);
+    }
+    const audience = csvColumn(fs.readFileSync(sharedPath("fixtures", "audience.csv"), "utf8"), "phone");
+    expect(audience).toHaveLength(20_000);
+    const request = (f: any) => ({ organizationId: String(org.id), filter: { ...f.filter, mode: `FILTER_MODE_${f.filter.mode}` }, asOf: f.asOf });
+
+    for (const f of expected.filters as any[]) {
+      const label = `${f.filter.mode} ${f.filter.eventType}${f.filter.withinMinutes !== undefined ? ` within ${f.filter.withinMinutes}` : ""} at ${f.asOf}`;
+      const res = await client.filter({ ...request(f), phones: audience }, org.apiKey);
+      expect(res.ok, `${label}: ${JSON.stringify(res).slice(0, 300)}`).toBe(true);
+      if (!res.ok) continue;
+      expect(res.body.audienceCount, label).toBe(f.audience);
+      expect(res.body.unparseablePhones, label).toHaveLength(f.unparseable);
+      expect(res.body.keptCount, label).toBe(f.keptCount);
+      expect(res.body.keptPhones, label).toHaveLength(f.keptCount);
+      expect(res.body.keptPhones.slice(0, 10), label).toEqual(f.keptFirst10);
+    }
+
+    // The first filter again, streamed in chunks of 3,000 over gRPC: the same answer.
+    const f = expected.filters[0];
+    const chunks: string[][] = [];
+    for (let i = 0; i < audience.length; i += 3_000) chunks.push(audience.slice(i, i + 3_000));
+    const [head, ...rest] = chunks;
+    const streamed = await grpcReadClient(server.baseUrl).filterStream({ ...request(f), phones: head! }, rest, org.apiKey);
+    expect(streamed.ok, JSON.stringify(streamed).slice(0, 300)).toBe(true);
+    if (streamed.ok) {
+      expect(streamed.body.audienceCount).toBe(f.audience);
+      expect(streamed.body.unparseablePhones).toHaveLength(f.unparseable);
+      expect(streamed.body.keptCount).toBe(f.keptCount);
+      expect(streamed.body.keptPhones.slice(0, 10)).toEqual(f.keptFirst10);
+    }
   });
 });

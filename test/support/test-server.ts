@@ -77,7 +77,7 @@ export async function startTestServer(options: { config?: Partial<Config>; ctx?:
     databaseUrl: url,
     dataDir: "/nonexistent",
     logLevel: "debug",
-    secretKey: undefined,
+    secretKey: randomBytes(32).toString("base64"),
     dbPoolSize: 10,
     shutdownGraceMs: 5_000,
     ...options.config,
