@@ -65,7 +65,16 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     // A fixed-size pool: connections are opened once and reused; no churn under load.
     pool: { min: 0, max: poolSize, acquireTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 },
-    driverOptions: { connection: { application_name: "leadevents" } },
+    driverOptions: {
+      connection: { application_name: "leadevents" },
+      // knex writes pool warnings with console.* by default; keep every line structured.
+      log: {
+        warn: (msg: unknown) => log.warn("database pool", { detail: String(msg) }),
+        error: (msg: unknown) => log.error("database pool", { detail: String(msg) }),
+        deprecate: () => undefined,
+        debug: () => undefined,
+      },
+    },
     allowGlobalContext: false,
     debug: false,
     logger: (msg) => log.debug("mikro-orm", { msg }),
