@@ -1,36 +1,47 @@
-// ../shared/cases/hmac.json: an organization in HMAC mode with two signing keys (created through
-// the API; the case's own secrets are only examples), raw bodies signed byte for byte, over the
-// REST route and Connect JSON; the same calls over gRPC sign the serialized message instead.
+// The signed scenarios of ../shared/cases (those with a `rawBody`, such as hmac.json): an
+// organization in HMAC mode with one signing key per listed secret (created through the API; the
+// case's own secrets are only examples), raw bodies signed byte for byte, over the REST route
+// and Connect JSON; the same calls over gRPC sign the serialized message instead.
 import { fromJson, toBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
 import { createClient, ConnectError, Code } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeadEventService, SendLeadEventsRequestSchema, SendLeadEventsResponseSchema } from "../../gen/leadevents/v1/lead_event_service_pb.js";
 import { signPayload } from "../../src/domain/signature.js";
-import { HAS_SHARED, readSharedJson } from "../support/shared.js";
+import fs from "node:fs";
+import { HAS_SHARED, readSharedJson, sharedPath } from "../support/shared.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { enableHmac, settingsClient } from "../support/settings-client.js";
 import { expectSendResponse } from "../support/expect-send.js";
 
 const PATHS = { rest: "/api/v1/webhooks/lead-events", "connect-json": "/leadevents.v1.LeadEventService/SendLeadEvents" } as const;
 
-describe.skipIf(!HAS_SHARED)("acceptance case hmac.json", () => {
-  const c = HAS_SHARED ? readSharedJson("cases", "hmac.json") : undefined;
+const signedCases = HAS_SHARED
+  ? fs.readdirSync(sharedPath("cases")).filter((f) => f.endsWith(".json")).sort().map((f) => readSharedJson("cases", f)).filter((c) => typeof c.rawBody === "string")
+  : [];
+
+describe.skipIf(!HAS_SHARED)("signed acceptance cases", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer();
   });
   afterAll(() => server?.close());
 
-  it("the signing function matches the case's public test vector", () => {
-    const v = c.vectors.github;
-    expect(signPayload(v.secret, v.payload)).toBe(v.signature);
+  it("finds hmac.json", () => {
+    expect(signedCases.map((c) => c.name)).toContain("hmac");
   });
 
+  for (const c of signedCases) {
+    for (const [name, v] of Object.entries((c.vectors ?? {}) as Record<string, any>)) {
+      it(`${c.name}: the signing function matches the ${name} test vector`, () => {
+        expect(signPayload(v.secret, v.payload)).toBe(v.signature);
+      });
+    }
+
   for (const transport of ["rest", "connect-json", "grpc"] as const) {
-    it(`every call of the case over ${transport}`, async () => {
-      const org = await server.createOrg();
-      const [a, b] = await enableHmac(server.baseUrl, org.id, org.apiKey, 2);
+    it(`${c.name}: every call over ${transport}`, async () => {
+      const org = await server.createOrg({ defaultRegion: c.org?.defaultRegion });
+      const [a, b] = await enableHmac(server.baseUrl, org.id, org.apiKey, Math.max(2, c.org?.signingSecrets?.length ?? 2));
       const body = Buffer.from((c.rawBody as string).replaceAll("{{org}}", String(org.id)), "utf8");
       // gRPC signs the serialized message; the "without trailing newline" variant drops its last byte.
       const payload = transport === "grpc" ? Buffer.from(toBinary(SendLeadEventsRequestSchema, fromJson(SendLeadEventsRequestSchema, JSON.parse(body.toString()) as JsonObject))) : body;
@@ -83,5 +94,6 @@ describe.skipIf(!HAS_SHARED)("acceptance case hmac.json", () => {
         }
       }
     });
+  }
   }
 });

@@ -1,0 +1,90 @@
+// The campaign filter's SQL must probe the primary key index once per phone: never a filter of
+// `= ANY(array)` over lead_event rows, never NOT IN (a hashed SubPlan), never a scan of the
+// organization's rows through another index. Checked with EXPLAIN on a table big enough that the
+// planner's choice matters, both before PostgreSQL has statistics (a freshly loaded table) and
+// after ANALYZE.
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../support/test-server.js";
+import { phonesWithEventQuery } from "../../src/db/lead-event-store.js";
+import { parseRfc3339 } from "../../src/domain/timestamp.js";
+import { filterWindow } from "../../src/domain/audience.js";
+
+const AS_OF = micros("2026-11-30T20:00:00Z");
+
+function micros(raw: string): number {
+  const r = parseRfc3339(raw);
+  if (!r.ok) throw new Error(r.detail);
+  return r.micros;
+}
+
+describe("the filter query plan", () => {
+  let server: TestServer;
+  let client: pg.Client;
+  let orgId: number;
+  beforeAll(async () => {
+    server = await startTestServer();
+    const big = await server.createOrg();
+    const small = await server.createOrg();
+    orgId = big.id;
+    client = new pg.Client({ connectionString: server.databaseUrl });
+    await client.connect();
+    // This test's own database: keep autovacuum from analyzing before the "without statistics" case.
+    await client.query("alter table lead_event set (autovacuum_enabled = false)");
+    // 400,000 rows for the organization under test (100,000 phones, four types, up to two
+    // events each) and 50,000 for another one sharing the phones.
+    await client.query(
+      `insert into lead_event (organization_id, phone_e164, event_type, occurred_at)
+       select $1, '+1201' || lpad(p::text, 7, '0'), t, timestamptz '2026-11-30T20:00:00Z' - (p % 1440) * interval '1 minute' - k * interval '1 day'
+         from generate_series(0, 99999) p, unnest(array['webinar_attended', 'mastery_purchase', 'page_view', 'signup']) t, generate_series(0, 1) k
+        where (p + k) % 2 = 0 or t = 'page_view'`,
+      [orgId],
+    );
+    await client.query(
+      `insert into lead_event (organization_id, phone_e164, event_type, occurred_at)
+       select $1, '+1201' || lpad(p::text, 7, '0'), 'webinar_attended', timestamptz '2026-11-30T19:00:00Z'
+         from generate_series(0, 49999) p`,
+      [small.id],
+    );
+  });
+  afterAll(async () => {
+    await client?.end();
+    await server?.close();
+  });
+
+  const audience = (n: number) => Array.from({ length: n }, (_, i) => `+1201${String(i * 2 + 1).padStart(7, "0")}`).sort();
+
+  async function plan(phones: string[], withinMinutes: number | undefined): Promise<string> {
+    const q = phonesWithEventQuery({ organizationId: orgId, phones, eventType: "webinar_attended", window: filterWindow(AS_OF, withinMinutes) });
+    const { rows } = await client.query(`explain ${q.text}`, q.values);
+    return rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
+  }
+
+  function expectIndexProbe(text: string): void {
+    expect(text).toMatch(/Index (Only )?Scan( Backward)? using lead_event_pkey on lead_event/);
+    expect(text).not.toMatch(/= ANY/i);
+    expect(text).not.toMatch(/NOT IN|hashed SubPlan|SubPlan/i);
+    expect(text).not.toMatch(/Seq Scan on lead_event|lead_event_org_time_idx|lead_event_org_type_time_idx|Hash Join|Hash Semi Join|Hash Anti Join/);
+  }
+
+  for (const stats of ["without statistics", "after ANALYZE"] as const) {
+    it(`probes lead_event_pkey once per phone ${stats}, for 1,000 and 50,000 phones, with and without a window`, async () => {
+      if (stats === "after ANALYZE") await client.query("analyze lead_event");
+      const { rows } = await client.query("select count(*)::int as n from pg_stats where tablename = 'lead_event'");
+      expect(rows[0].n > 0).toBe(stats === "after ANALYZE");
+      for (const n of [1_000, 50_000]) {
+        for (const within of [undefined, 120, 0]) {
+          const text = await plan(audience(n), within);
+          expectIndexProbe(text);
+        }
+      }
+    });
+  }
+
+  it("answers 50,000 phones against 450,000 rows quickly (one descent per phone)", async () => {
+    const q = phonesWithEventQuery({ organizationId: orgId, phones: audience(50_000), eventType: "webinar_attended", window: filterWindow(AS_OF, undefined) });
+    const { rows } = await client.query(`explain (analyze, format json) ${q.text}`, q.values);
+    const root = (rows[0] as { "QUERY PLAN": Array<{ "Execution Time": number; Plan: unknown }> })["QUERY PLAN"][0]!;
+    expect(root["Execution Time"]).toBeLessThan(5_000);
+  });
+});
