@@ -10,7 +10,7 @@ import {
   type RawEvent,
   type BatchPlan,
 } from "../../src/domain/index.js";
-import { firstRequest, readCase } from "./shared-cases.js";
+import { firstRequest, readCase, itWithShared } from "./shared-cases.js";
 
 function at(raw: string): number {
   const r = parseRfc3339(raw);
@@ -72,7 +72,7 @@ describe("batch planning", () => {
     expectInvariant(plan);
   });
 
-  it("matches the expected counts of the in-call acceptance cases", () => {
+  itWithShared("matches the expected counts of the in-call acceptance cases", () => {
     const cases: [string, number, number, number][] = [
       // name, rows (first call: inserted), in-call duplicates, rejected
       ["phone-formats", 1, 12, 0],

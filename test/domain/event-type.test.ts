@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { checkEventType, checkBatchEventType } from "../../src/domain/index.js";
-import { readCase } from "./shared-cases.js";
+import { readCase, itWithShared } from "./shared-cases.js";
 
 describe("eventType", () => {
   it("keeps case: Mastery_Purchase and mastery_purchase are different types", () => {
@@ -8,7 +8,7 @@ describe("eventType", () => {
     expect(checkEventType("mastery_purchase")).toEqual({ ok: true, value: "mastery_purchase" });
   });
 
-  it("accepts 128 characters and rejects 129 (event-type.json)", () => {
+  itWithShared("accepts 128 characters and rejects 129 (event-type.json)", () => {
     const c = readCase("event-type");
     const types = c.calls.map((call) => (call.request === "same" ? undefined : call.request.eventType));
     expect(types[2]).toHaveLength(128);

@@ -1,9 +1,10 @@
 // The real-world scenario in ../shared/fixtures, checked at the domain level (no database): the
 // two batches give EXPECTED.json's counts and first rejects, and the audience gives its
 // unparseable and kept counts, with a Map standing in for the stored rows.
-import { describe, it, expect } from "vitest";
+import { expect } from "vitest";
+import { HAS_SHARED } from "../support/shared.js";
 import { planBatch, createPhoneNormalizer, parseRfc3339, MICROS_PER_MINUTE, type RawEvent } from "../../src/domain/index.js";
-import { readShared, readSharedText } from "./shared-cases.js";
+import { readShared, readSharedText, itWithShared, describeWithShared } from "./shared-cases.js";
 
 interface Expected {
   defaultRegion: string;
@@ -36,12 +37,13 @@ function phoneColumn(line: string): string {
   return cells[2] ?? "";
 }
 
-describe("fixtures scenario (default region US)", () => {
-  const expected = readShared<Expected>("fixtures/EXPECTED.json");
+describeWithShared("fixtures scenario (default region US)", () => {
+  // Read only when ../shared exists: a skipped suite's body still runs to collect its tests.
+  const expected = HAS_SHARED ? readShared<Expected>("fixtures/EXPECTED.json") : ({ defaultRegion: "US", batches: {}, filters: [] } as unknown as Expected);
   const rules = { defaultRegion: expected.defaultRegion, strict: false };
   const stored = new Map<string, { phone: string; type: string; at: number }>();
 
-  it("gives each batch the expected counts and first 50 rejects", () => {
+  itWithShared("gives each batch the expected counts and first 50 rejects", () => {
     for (const [file, want] of Object.entries(expected.batches)) {
       const body = readShared<{ eventType: string; events: RawEvent[] }>(`fixtures/${file}`);
       const plan = planBatch(body.events, body.eventType, { normalizePhone: createPhoneNormalizer(rules), nowMicros: at("2026-12-03T12:00:00Z") });
@@ -62,7 +64,7 @@ describe("fixtures scenario (default region US)", () => {
     }
   });
 
-  it("finds 478 unparseable audience phones and the expected kept sets", () => {
+  itWithShared("finds 478 unparseable audience phones and the expected kept sets", () => {
     const lines = readSharedText("fixtures/audience.csv").split(/\r?\n/).slice(1).filter((l) => l.length > 0);
     for (const f of expected.filters) {
       const normalize = createPhoneNormalizer(rules);

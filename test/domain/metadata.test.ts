@@ -1,9 +1,9 @@
 import { describe, it, expect } from "vitest";
 import { checkMetadata, checkMetadataJson, METADATA_MAX_BYTES } from "../../src/domain/index.js";
-import { firstRequest, readCase } from "./shared-cases.js";
+import { firstRequest, readCase, itWithShared } from "./shared-cases.js";
 
 describe("metadata", () => {
-  it("accepts 8192 compact bytes and rejects 8193, é counting two bytes (metadata-bytes.json)", () => {
+  itWithShared("accepts 8192 compact bytes and rejects 8193, é counting two bytes (metadata-bytes.json)", () => {
     const results = firstRequest(readCase("metadata-bytes")).events.map((e) => checkMetadata(e.metadata));
     expect(results.map((r) => r.ok)).toEqual([true, false, true, false]);
     expect(results[1]).toEqual({ ok: false, code: "metadata_too_large", reason: "metadata too large: 8193 bytes, limit 8192" });

@@ -1,14 +1,14 @@
 import { describe, it, expect } from "vitest";
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import { normalizePhone, createPhoneNormalizer, isSupportedRegion } from "../../src/domain/index.js";
-import { firstRequest, readCase } from "./shared-cases.js";
+import { firstRequest, readCase, itWithShared } from "./shared-cases.js";
 
 const NO_REGION = { strict: false };
 const US = { defaultRegion: "US", strict: false };
 const GB = { defaultRegion: "GB", strict: false };
 
 describe("phone normalization", () => {
-  it("normalizes every spelling in phone-formats.json to +14155550132, with and without a region", () => {
+  itWithShared("normalizes every spelling in phone-formats.json to +14155550132, with and without a region", () => {
     const events = firstRequest(readCase("phone-formats")).events;
     expect(events).toHaveLength(13);
     for (const ev of events) {
@@ -17,7 +17,7 @@ describe("phone normalization", () => {
     }
   });
 
-  it("parses national numbers with default region GB and keeps international ones (default-region.json)", () => {
+  itWithShared("parses national numbers with default region GB and keeps international ones (default-region.json)", () => {
     const c = readCase("default-region");
     const got = firstRequest(c).events.map((ev) => normalizePhone(ev.phoneE164, { defaultRegion: c.org.defaultRegion, strict: false }));
     expect(got).toEqual(["+447700900123", "+442079460958", "+14155550132", "+447700900123"]);

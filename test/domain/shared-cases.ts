@@ -1,15 +1,22 @@
 // Reads the acceptance cases and fixtures kept beside the project in ../shared (read-only).
+// Without that folder (a user's clone) the tests that need it report themselves skipped.
 import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "vitest";
 import type { RawEvent } from "../../src/domain/index.js";
+import { HAS_SHARED, SHARED_DIR } from "../support/shared.js";
 
-const SHARED = new URL("../../../shared/", import.meta.url);
+/** `it`, skipped when ../shared is absent. */
+export const itWithShared = it.skipIf(!HAS_SHARED);
+/** `describe`, skipped when ../shared is absent. */
+export const describeWithShared = describe.skipIf(!HAS_SHARED);
 
 export function readShared<T = unknown>(relativePath: string): T {
-  return JSON.parse(readFileSync(new URL(relativePath, SHARED), "utf8")) as T;
+  return JSON.parse(readFileSync(path.join(SHARED_DIR, relativePath), "utf8")) as T;
 }
 
 export function readSharedText(relativePath: string): string {
-  return readFileSync(new URL(relativePath, SHARED), "utf8");
+  return readFileSync(path.join(SHARED_DIR, relativePath), "utf8");
 }
 
 export interface CaseRequest {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { validateEvent, createPhoneNormalizer, parseRfc3339, type ValidationContext, type RawEvent } from "../../src/domain/index.js";
-import { firstRequest, readCase } from "./shared-cases.js";
+import { firstRequest, readCase, itWithShared } from "./shared-cases.js";
 
 function at(raw: string): number {
   const r = parseRfc3339(raw);
@@ -12,7 +12,7 @@ function at(raw: string): number {
 const ctx: ValidationContext = { normalizePhone: createPhoneNormalizer({ strict: false }), nowMicros: at("2026-12-03T12:00:00Z") };
 
 describe("row validation", () => {
-  it("gives the bad rows of bad-rows.json the listed reasons, in input order", () => {
+  itWithShared("gives the bad rows of bad-rows.json the listed reasons, in input order", () => {
     const c = readCase("bad-rows");
     const req = firstRequest(c);
     const results = req.events.map((ev, i) => validateEvent(ev, i, req.eventType, ctx));
