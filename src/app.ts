@@ -54,6 +54,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       svc: ctx,
       connect,
       isReady: async () => {
+        if (closing) return false; // tell load balancers to move on while we drain
         await db.ping();
         return true;
       },

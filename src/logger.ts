@@ -1,6 +1,10 @@
 // Structured JSON logs, one line each. Callers pass fields, never secrets or full phones:
 // use maskPhone() for a phone.
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { LogLevel } from "./config.js";
+
+/** Fields every log line written while handling one request carries (its request id). */
+export const logContext = new AsyncLocalStorage<LogFields>();
 
 export type LogFields = Record<string, unknown>;
 
@@ -18,7 +22,7 @@ export function createLogger(level: LogLevel, base: LogFields = {}, write: (line
   const min = RANK[level];
   const emit = (lvl: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
     if (RANK[lvl] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }));
+    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...logContext.getStore(), ...fields }));
   };
   return {
     debug: (m, f) => emit("debug", m, f),

@@ -7,9 +7,16 @@
  */
 export const EVENT_TYPE_MAX_CHARACTERS = 128;
 
-/** C0 controls, DEL and C1 controls: invisible, and they break logs, CSV exports and UIs. */
+/**
+ * C0 controls, DEL and C1 controls, and the invisible format characters (zero-width spaces and
+ * joiners, bidi marks and embeddings, word joiner, BOM): invisible, they break logs, CSV exports
+ * and UIs, and "paid\u200b" would look like "paid" while being another type.
+ */
 function isControl(c: number): boolean {
-  return c <= 0x1f || (c >= 0x7f && c <= 0x9f);
+  return (
+    c <= 0x1f || (c >= 0x7f && c <= 0x9f) || c === 0xad || c === 0x061c ||
+    (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2060 && c <= 0x206f) || c === 0xfeff
+  );
 }
 
 const EDGE_SPACE = /^\s|\s$/;
@@ -31,7 +38,7 @@ export function checkEventType(raw: unknown): { ok: true; value: string } | { ok
     } else if (c >= 0xdc00 && c <= 0xdfff) {
       return { ok: false, detail: "not well-formed Unicode (lone surrogate)" };
     } else if (isControl(c)) {
-      return { ok: false, detail: "contains a control character" };
+      return { ok: false, detail: "contains a control or invisible formatting character" };
     }
     // Stop early: a huge value should not cost a scan of all of it.
     if (++codePoints > EVENT_TYPE_MAX_CHARACTERS) {

@@ -10,8 +10,11 @@ import type { Validated } from "./types.js";
 /** Limit on the compact JSON text (JSON.stringify, no spaces), in UTF-8 bytes. */
 export const METADATA_MAX_BYTES = 8192;
 
-// Deeper than this is refused: no real metadata nests so far, and it bounds our recursion.
-const MAX_DEPTH = 256;
+// Deeper than this is refused: no real metadata nests so far, it bounds our recursion, and a
+// google.protobuf.Value nests two messages per JSON level against protobuf's limit of 100, so
+// deeper rows would be stored yet unreadable over gRPC and Connect.
+export const METADATA_MAX_DEPTH = 32;
+const MAX_DEPTH = METADATA_MAX_DEPTH;
 
 /**
  * Finds what JSON cannot carry, instead of letting JSON.stringify silently change it (NaN and
@@ -72,9 +75,18 @@ function invalid(detail: string): Validated<string | null> {
   return { ok: false, code: "invalid_metadata", reason: `invalid metadata: ${detail}` };
 }
 
+/**
+ * Stands for metadata a transport could not turn into JSON (a binary google.protobuf.Value
+ * holding NaN or Infinity, or nested past protobuf's limit): it rejects its row, not the call.
+ */
+export class UnrepresentableMetadata {
+  constructor(readonly detail: string) {}
+}
+
 /** Validates metadata given as a parsed JSON value; returns its compact JSON text, or null when absent. */
 export function checkMetadata(raw: unknown): Validated<string | null> {
   if (raw === undefined || raw === null) return { ok: true, value: null };
+  if (raw instanceof UnrepresentableMetadata) return invalid(raw.detail);
   if (typeof raw !== "object" || Array.isArray(raw)) return invalid("must be a JSON object");
   const notJson = nonJsonProblem(raw, 0);
   if (notJson !== null) return invalid(notJson);

@@ -18,7 +18,9 @@ export type EventResult = { ok: true; row: ValidRow } | { ok: false; reject: Row
 
 function reject(ev: RawEvent, index: number, code: RejectCode, reason: string): EventResult {
   // The phone is echoed exactly as sent so the caller can find the row in its own data.
-  const phoneE164 = typeof ev.phoneE164 === "string" ? ev.phoneE164 : "";
+  // A JSON number or boolean is echoed as its text; anything else (missing, object) as "".
+  const raw = ev.phoneE164;
+  const phoneE164 = typeof raw === "string" ? raw : typeof raw === "number" || typeof raw === "boolean" ? String(raw) : "";
   return { ok: false, reject: { index, phoneE164, code, reason } };
 }
 

@@ -25,6 +25,7 @@ import {
 } from "../../gen/leadevents/v1/lead_event_service_pb.js";
 import type { RawEvent, RejectCode as DomainRejectCode } from "../domain/types.js";
 import { formatTimestamp } from "../domain/timestamp.js";
+import { UnrepresentableMetadata } from "../domain/metadata.js";
 import type { RawEventFilter } from "../domain/audience.js";
 import type { EventTypeSummary, StoredEvent } from "../db/lead-event-store.js";
 import type { SendInput, SendResult } from "../service/send-lead-events.js";
@@ -80,7 +81,7 @@ function metadataToJson(value: Value): unknown {
   try {
     return toJson(ValueSchema, value) as JsonValue;
   } catch {
-    return Number.NaN;
+    return new UnrepresentableMetadata("not representable as JSON (NaN, Infinity, or nested too deeply)");
   }
 }
 

@@ -2,7 +2,9 @@
 // of SendLeadEvents, then everything Connect/gRPC/gRPC-web.
 import { randomUUID } from "node:crypto";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ServerResponse } from "node:http";
 import type { ServiceContext } from "../service/context.js";
+import { logContext } from "../logger.js";
 import type { NodeRequest } from "./body.js";
 import { handleJsonSend, writeJson, type NodeResponse } from "./json-send-route.js";
 
@@ -40,6 +42,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
       });
     };
+    if (req.httpVersionMajor === 1) closeIfUnread(req, res as ServerResponse);
     res.once("finish", finish);
     res.once("close", finish);
 
@@ -63,7 +66,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       }
       opts.connect(req, res);
     };
-    run().catch((err) => {
+    logContext.run({ requestId }, run).catch((err) => {
       svc.log.error("unhandled request failure", { requestId, error: String(err) });
       if (!res.headersSent) writeJson(res, 500, JSON.stringify({ code: "internal", message: "internal error" }));
       else res.end();
@@ -75,4 +78,17 @@ function isJson(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const base = contentType.split(";")[0]!.trim().toLowerCase();
   return base === "application/json";
+}
+
+/**
+ * A refused HTTP/1.1 request may not have been read to its end (a body over the cap): that
+ * connection cannot carry another request, so the answer says "Connection: close" and the
+ * socket is closed after it.
+ */
+function closeIfUnread(req: NodeRequest, res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (!req.complete) this.shouldKeepAlive = false;
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
 }

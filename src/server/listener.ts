@@ -5,6 +5,9 @@ import http2 from "node:http2";
 import net from "node:net";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+const IDLE_MS = 120_000;
+/** A connection must say which protocol it speaks within this time. */
+const SNIFF_MS = 10_000;
 
 type Handler = (req: never, res: never) => void;
 
@@ -15,11 +18,17 @@ export interface Listener {
 }
 
 export function createListener(handler: Handler): Listener {
-  const h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000 }, handler as http.RequestListener);
-  const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 120_000 }, handler as http.RequestListener);
+  // A silent socket is dropped after two minutes (slow clients must not pin connections).
+  h1.setTimeout(IDLE_MS);
+  // maxSessionMemory (MB): room for one 10 MiB message plus framing, so an oversized gRPC
+  // message is refused by the 10 MiB read cap (RESOURCE_EXHAUSTED) rather than by nghttp2
+  // tearing down the whole connection.
+  const h2 = http2.createServer({ maxSessionMemory: 64 }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {
     sessions.add(s);
+    s.setTimeout(IDLE_MS, () => s.close());
     s.once("close", () => sessions.delete(s));
   });
   const sockets = new Set<net.Socket>();
@@ -63,12 +72,14 @@ export function createListener(handler: Handler): Listener {
 
 function sniff(socket: net.Socket, route: (isH2: boolean) => void): void {
   let seen = Buffer.alloc(0);
+  socket.setTimeout(SNIFF_MS, () => socket.destroy());
   const onData = (chunk: Buffer) => {
     seen = Buffer.concat([seen, chunk]);
     const n = Math.min(seen.length, PREFACE.length);
     const matches = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
     if (matches && seen.length < PREFACE.length) return; // need more bytes to decide
     socket.off("data", onData);
+    socket.setTimeout(0);
     socket.pause();
     socket.unshift(seen);
     route(matches);

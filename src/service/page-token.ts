@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { invalidArgument } from "../domain/errors.js";
 import type { EpochMicros } from "../domain/types.js";
+import { checkEventType } from "../domain/event-type.js";
 
 export interface Cursor { occurredAt: EpochMicros; phoneE164: string; eventType: string }
 
@@ -22,7 +23,7 @@ export function decodePageToken(token: string, filterFingerprint: string): Curso
     throw invalidArgument("PAGE_TOKEN_INVALID", "page_token is not a token this service issued");
   }
   const t = parsed as { v?: unknown; o?: unknown; p?: unknown; t?: unknown; f?: unknown };
-  if (t?.v !== 1 || !Number.isSafeInteger(t.o) || typeof t.p !== "string" || typeof t.t !== "string" || typeof t.f !== "string") {
+  if (t?.v !== 1 || !Number.isSafeInteger(t.o) || typeof t.p !== "string" || !/^\+[0-9]{2,17}$/.test(t.p) || typeof t.t !== "string" || !checkEventType(t.t).ok || typeof t.f !== "string") {
     throw invalidArgument("PAGE_TOKEN_INVALID", "page_token is not a token this service issued");
   }
   if (t.f !== filterFingerprint) throw invalidArgument("PAGE_TOKEN_MISMATCH", "page_token was issued for a query with different filters");

@@ -2,6 +2,7 @@
 import { invalidArgument } from "../domain/errors.js";
 import { normalizePhone } from "../domain/phone.js";
 import { parseRfc3339 } from "../domain/timestamp.js";
+import { checkEventType } from "../domain/event-type.js";
 import type { EpochMicros } from "../domain/types.js";
 import type { StoredEvent } from "../db/lead-event-store.js";
 import { authorize, type Caller } from "./auth.js";
@@ -40,7 +41,13 @@ export async function queryLeadEvents(ctx: ServiceContext, caller: Caller, input
   }
   const from = optionalTime(input.occurredAtFrom, "occurred_at_from");
   const to = optionalTime(input.occurredAtTo, "occurred_at_to");
-  const eventType = input.eventType === "" ? undefined : input.eventType;
+  let eventType: string | undefined;
+  if (input.eventType !== "") {
+    const checked = checkEventType(input.eventType);
+    // No stored row can have such a type; say so rather than answer an empty page.
+    if (!checked.ok) throw invalidArgument("EVENT_TYPE_INVALID", `event_type: ${checked.detail}`);
+    eventType = checked.value;
+  }
   const filters = fingerprint([organizationId, phone, eventType, from, to]);
   const after = input.pageToken ? decodePageToken(input.pageToken, filters) : undefined;
 

@@ -51,3 +51,12 @@ describe("eventType", () => {
     expect(checkBatchEventType(" webinar_attended").ok).toBe(false);
   });
 });
+
+describe("eventType invisible characters", () => {
+  it("rejects zero-width and bidi formatting characters that would make look-alike types", () => {
+    for (const t of ["paid\u200b", "pa\u200did", "\u202epaid", "paid\ufeff", "pa\u2060id"]) {
+      expect(checkEventType(t).ok, JSON.stringify(t)).toBe(false);
+    }
+    expect(checkEventType("café_visit 🎉").ok).toBe(true);
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, it, expect } from "vitest";
+import { UnrepresentableMetadata } from "../../src/domain/metadata.js";
 import { checkMetadata, checkMetadataJson, METADATA_MAX_BYTES } from "../../src/domain/index.js";
 import { firstRequest, readCase, itWithShared } from "./shared-cases.js";
 
@@ -85,5 +86,24 @@ describe("metadata", () => {
     expect(checkMetadataJson('{"a":"\\ud800"}').ok).toBe(false);
     const big = checkMetadataJson(JSON.stringify({ p: "x".repeat(8185) }));
     expect(big.ok === false && big.code).toBe("metadata_too_large");
+  });
+});
+
+describe("metadata nesting", () => {
+  const nest = (levels: number) => {
+    const root: Record<string, unknown> = {};
+    let cur = root;
+    for (let i = 1; i < levels; i++) cur = (cur.a = {}) as Record<string, unknown>;
+    return root;
+  };
+  it("accepts 32 levels and rejects 33, which gRPC could not return (protobuf nests two messages per level)", () => {
+    expect(checkMetadata(nest(32)).ok).toBe(true);
+    const deep = checkMetadata(nest(33));
+    expect(deep.ok ? "ok" : deep.reason).toMatch(/^invalid metadata: nested deeper than 32 levels/);
+  });
+
+  it("rejects metadata a binary Value could not carry as JSON with a clear reason", () => {
+    const r = checkMetadata(new UnrepresentableMetadata("not representable as JSON (NaN, Infinity, or nested too deeply)"));
+    expect(r.ok ? "ok" : r.reason).toBe("invalid metadata: not representable as JSON (NaN, Infinity, or nested too deeply)");
   });
 });

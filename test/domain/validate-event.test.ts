@@ -64,9 +64,11 @@ describe("row validation", () => {
     expect(r.ok === false && r.reject).toEqual({ index: 3, phoneE164: "+14155550132", code: "invalid_event_type", reason: "invalid eventType: missing" });
   });
 
-  it("echoes the phone as sent, or an empty string when it was not a string", () => {
+  it("echoes the phone as sent: a number as its text, an object or nothing as an empty string", () => {
     const r = validateEvent({ phoneE164: 14155550132, occurredAt: "2026-11-30T18:34:00Z" }, 0, "paid", ctx);
-    expect(r.ok === false && r.reject.phoneE164).toBe("");
+    expect(r.ok === false && r.reject.phoneE164).toBe("14155550132");
+    const o = validateEvent({ phoneE164: { n: 1 }, occurredAt: "2026-11-30T18:34:00Z" }, 0, "paid", ctx);
+    expect(o.ok === false && o.reject.phoneE164).toBe("");
     const s = validateEvent({ phoneE164: " +1 415 555 0132 ", occurredAt: "2099-01-01T00:00:00Z" }, 0, "paid", ctx);
     expect(s.ok === false && s.reject.phoneE164).toBe(" +1 415 555 0132 ");
   });

@@ -73,6 +73,11 @@ describe("QueryLeadEvents", () => {
     expect(badTime.ok ? "ok" : badTime.code).toBe("invalid_argument");
     const badPhone = await json().query({ organizationId: String(org.id), phoneE164: "hello" }, org.apiKey);
     expect(badPhone.ok ? "ok" : badPhone.code).toBe("invalid_argument");
+    const nulType = await json().query({ organizationId: String(org.id), eventType: "a\u0000b" }, org.apiKey);
+    expect(nulType.ok ? "ok" : nulType.code).toBe("invalid_argument");
+    const forgedNul = Buffer.from(JSON.stringify({ v: 1, o: 1, p: "+1\u0000", t: "odd", f: "x" })).toString("base64url");
+    const nulToken = await json().query({ organizationId: String(org.id), pageToken: forgedNul }, org.apiKey);
+    expect(nulToken.ok ? "ok" : nulToken.code).toBe("invalid_argument");
   });
 
   it("caps page_size at 1,000 and defaults it to 100", async () => {

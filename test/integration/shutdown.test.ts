@@ -49,6 +49,8 @@ describe("database outage", () => {
     expect(down.status).toBe(503);
     expect(down.body.error.code).toBe("unavailable");
     expect((await fetch(server.baseUrl + "/healthz")).status).toBe(503);
+    const warning = server.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "database unavailable");
+    expect(warning?.requestId).toMatch(/^[0-9a-f-]{36}$/);
 
     await withAdminClient((c) => c.query(`alter database ${server.databaseName} allow_connections true`));
     const up = await send();
