@@ -1,5 +1,9 @@
-// Set-based reads and writes of lead events. A 50,000-row batch is one INSERT ... SELECT over
-// unnest()ed column arrays: five bind parameters whatever the batch size, no unit of work.
+// Set-based reads and writes of lead events. A 50,000-row batch is streamed with COPY into a
+// temporary staging table, then moved by one INSERT ... SELECT ... ON CONFLICT DO NOTHING: no
+// bind-parameter limit, no array literals to build and parse, no unit of work.
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { from as copyFrom } from "pg-copy-streams";
 import type { SqlClient } from "./database.js";
 import type { EpochMicros, ValidRow } from "../domain/types.js";
 import type { FilterWindow } from "../domain/audience.js";
@@ -94,6 +98,37 @@ export function phonesWithEventQuery(q: PhonesWithEventQuery): { text: string; v
 
 // Exact microseconds out of PostgreSQL: extract(epoch ...) is numeric (exact) since PG 14;
 // the driver would otherwise turn timestamptz into a millisecond Date.
+/** Per-connection staging table; emptied at every commit, so it must be used in a transaction. */
+const STAGE = "lead_event_stage";
+const STAGE_DDL = `create temp table if not exists ${STAGE} (phone_e164 text not null, event_type text not null, occurred_at timestamptz(6) not null, metadata jsonb) on commit delete rows`;
+const COPY_CHUNK_ROWS = 2000;
+
+/** COPY text format: a backslash starts an escape; control characters never reach here. */
+function copyText(value: string): string {
+  return value.includes("\\") ? value.replaceAll("\\", "\\\\") : value;
+}
+
+function* copyLines(rows: readonly ValidRow[]): Generator<string> {
+  let chunk = "";
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    // Phones are "+digits" and timestamps canonical; event types have no control characters
+    // (validated) and JSON text escapes its own: only backslashes need doubling.
+    chunk += `${r.phoneE164}\t${copyText(r.eventType)}\t${formatTimestamp(r.occurredAt)}\t${r.metadataJson === null ? "\\N" : copyText(r.metadataJson)}\n`;
+    if ((i + 1) % COPY_CHUNK_ROWS === 0) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+/** Streams the rows into this connection's (emptied) staging table. Inside a transaction only. */
+async function copyIntoStage(client: SqlClient, rows: readonly ValidRow[]): Promise<void> {
+  await client.query(STAGE_DDL);
+  await pipeline(Readable.from(copyLines(rows)), client.query(copyFrom(`copy ${STAGE} (phone_e164, event_type, occurred_at, metadata) from stdin`)));
+}
+
 const MICROS = (col: string) => `(extract(epoch from ${col}) * 1000000)::int8`;
 
 export class LeadEventStore {
@@ -104,24 +139,15 @@ export class LeadEventStore {
    */
   async insertBatch(client: SqlClient, organizationId: number, rows: readonly ValidRow[]): Promise<number> {
     if (rows.length === 0) return 0;
-    const n = rows.length;
-    const phones = new Array<string>(n);
-    const types = new Array<string>(n);
-    const times = new Array<string>(n);
-    const metadata = new Array<string | null>(n);
-    for (let i = 0; i < n; i++) {
-      const r = rows[i]!;
-      phones[i] = r.phoneE164;
-      types[i] = r.eventType;
-      times[i] = formatTimestamp(r.occurredAt);
-      metadata[i] = r.metadataJson;
-    }
+    await copyIntoStage(client, rows);
+    // ORDER BY the key: concurrent overlapping batches take their row locks in one order and
+    // cannot deadlock, whatever order the stage's heap returns.
     const result = await client.query(
       `insert into lead_event (organization_id, phone_e164, event_type, occurred_at, metadata)
-       select $1, u.p, u.t, u.o::timestamptz, u.m::jsonb
-         from unnest($2::text[], $3::text[], $4::text[], $5::text[]) as u(p, t, o, m)
+       select $1, phone_e164, event_type, occurred_at, metadata from ${STAGE}
+        order by phone_e164, event_type, occurred_at
        on conflict do nothing`,
-      [organizationId, phones, types, times, metadata],
+      [organizationId],
     );
     return result.rowCount ?? 0;
   }
