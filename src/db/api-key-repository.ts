@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import type { SqlClient } from "./database.js";
 import type { ApiKeyScope } from "../domain/api-key.js";
+import { ORGANIZATION_COLUMNS, organizationFromRow, type OrganizationRow, type OrganizationSettings } from "./organization-repository.js";
 
 export interface ApiKeyRecord {
   id: string;
@@ -14,11 +15,12 @@ export interface ApiKeyRecord {
   revokedAt: string | undefined;
 }
 
-/** What an authenticated key may do. */
+/** What an authenticated key may do, with its organization's settings (read in the same query). */
 export interface ApiKeyGrant {
   keyId: string;
   organizationId: number;
   scopes: ReadonlySet<ApiKeyScope>;
+  organization: OrganizationSettings;
 }
 
 const COLUMNS = `id, organization_id, name, prefix, scopes,
@@ -54,18 +56,23 @@ export class ApiKeyRepository {
     });
   }
 
-  /** The active key with this hash, marking it used (at most once a minute, to spare writes). */
+  /**
+   * The active key with this hash and its organization's settings, in one round trip (every
+   * authenticated call needs both); marks the key used at most once a minute, to spare writes.
+   */
   findActiveByHash(keyHash: string): Promise<ApiKeyGrant | undefined> {
     return this.withClient(async (c) => {
-      const { rows } = await c.query<{ id: string; organization_id: string; scopes: string[]; stale: boolean }>(
-        `select id, organization_id, scopes, (last_used_at is null or last_used_at < now() - interval '1 minute') as stale
-           from api_key where key_hash = $1 and revoked_at is null`,
+      const { rows } = await c.query<{ key_id: string; scopes: string[]; stale: boolean } & OrganizationRow>(
+        `select k.id as key_id, k.scopes, (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale, ${ORGANIZATION_COLUMNS("o")}
+           from api_key k join organization o on o.id = k.organization_id
+          where k.key_hash = $1 and k.revoked_at is null`,
         [keyHash],
       );
       const row = rows[0];
       if (!row) return undefined;
-      if (row.stale) await c.query("update api_key set last_used_at = now() where id = $1", [row.id]);
-      return { keyId: row.id, organizationId: Number(row.organization_id), scopes: new Set(row.scopes as ApiKeyScope[]) };
+      if (row.stale) await c.query("update api_key set last_used_at = now() where id = $1", [row.key_id]);
+      const organization = organizationFromRow(row);
+      return { keyId: row.key_id, organizationId: organization.id, scopes: new Set(row.scopes as ApiKeyScope[]), organization };
     });
   }
 

@@ -17,6 +17,8 @@ export interface TransactionOptions {
   isolation?: "read committed" | "repeatable read" | "serializable";
   /** A read-only transaction: PostgreSQL refuses any write in it. */
   readOnly?: boolean;
+  /** A parameterless statement sent with BEGIN in one round trip (e.g. taking a lock). */
+  prelude?: string;
 }
 
 export interface Database {
@@ -121,6 +123,8 @@ function beginStatement(options: TransactionOptions): string {
   let sql = "begin";
   if (options.isolation) sql += ` isolation level ${options.isolation}`;
   if (options.readOnly) sql += " read only";
+  // One round trip for BEGIN and the transaction's first statement (simple protocol).
+  if (options.prelude) sql += `; ${options.prelude}`;
   return sql;
 }
 

@@ -26,23 +26,32 @@ export interface ErasureResult {
 }
 
 export class ErasureStore {
-  /** A send's side of the lock described above; call first in the send's transaction. */
-  async lockForSend(client: SqlClient, organizationId: number): Promise<void> {
-    await client.query(`select pg_advisory_xact_lock_shared(${LOCK_KEY})`, [organizationId]);
+  /**
+   * A send's side of the lock described above, as SQL to run right after BEGIN in the same round
+   * trip (simple protocol, so the organization id is inlined: a checked safe integer). It must be
+   * its own statement: a statement's snapshot predates the locks it takes, so only the statements
+   * after it are sure to see an erasure that committed while the send waited for the lock.
+   */
+  sendLockSql(organizationId: number): string {
+    if (!Number.isSafeInteger(organizationId)) throw new Error("organization id must be a safe integer");
+    return `select pg_advisory_xact_lock_shared(hashtextextended('leadevents.erasure', ${organizationId}::int8))`;
+  }
+
+  /** Whether the organization has any tombstone (a one-row probe of the key prefix). */
+  async anyTombstone(client: SqlClient, organizationId: number): Promise<boolean> {
+    const { rows } = await client.query<{ any: boolean }>(
+      `select exists (select 1 from erasure_tombstone where organization_id = $1) as any`,
+      [organizationId],
+    );
+    return rows[0]?.any === true;
   }
 
   /**
    * The tombstones of these phones, set-based: the phones as one unnest()ed array joined to the
-   * tombstone's primary key. Most organizations never erase anything, so a one-row probe of the
-   * key prefix comes first and the join runs only when the organization has any tombstone.
+   * tombstone's primary key. Call only when the organization has any tombstone (see above).
    */
   async tombstonesFor(client: SqlClient, organizationId: number, phones: readonly string[]): Promise<ErasureTombstone[]> {
     if (phones.length === 0) return [];
-    const any = await client.query<{ any: boolean }>(
-      `select exists (select 1 from erasure_tombstone where organization_id = $1) as any`,
-      [organizationId],
-    );
-    if (!any.rows[0]?.any) return [];
     const { rows } = await client.query<{ phone_e164: string; event_type: string; erased_before_us: string }>(
       `select t.phone_e164, t.event_type, ${MICROS("t.erased_before")} as erased_before_us
          from unnest($2::text[]) as p(phone)

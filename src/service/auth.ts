@@ -3,13 +3,19 @@
 import { AppError, permissionDenied, unauthenticated } from "../domain/errors.js";
 import { hashApiKey, isWellFormedApiKey, type ApiKeyScope } from "../domain/api-key.js";
 import type { ApiKeyGrant } from "../db/api-key-repository.js";
+import type { OrganizationSettings } from "../db/organization-repository.js";
 import type { ServiceContext } from "./context.js";
 import { checkSignatureTimestamp, matchSignature, parseSignatureHeader, signedPayload } from "../domain/signature.js";
 
 export type Caller =
   | { kind: "api_key"; grant: ApiKeyGrant }
   /** Authenticated by an HMAC signature over the body, for the organization named in it. */
-  | { kind: "signature"; organizationId: number; signingKeyId: string };
+  | { kind: "signature"; organizationId: number; signingKeyId: string; organization: OrganizationSettings };
+
+/** The caller's own organization's settings, loaded while authenticating. */
+export function callerOrganization(caller: Caller): OrganizationSettings {
+  return caller.kind === "api_key" ? caller.grant.organization : caller.organization;
+}
 
 export async function authenticateBearer(ctx: ServiceContext, authorization: string | null | undefined): Promise<Caller> {
   if (!authorization || !authorization.trim()) {
@@ -88,5 +94,5 @@ export async function authenticateSignature(ctx: ServiceContext, req: SignedRequ
   if (match < 0) throw mismatch();
   const keyId = keys[match]!.id;
   ctx.signingKeys.markUsed(keyId).catch(() => undefined);
-  return { kind: "signature", organizationId: org.id, signingKeyId: keyId };
+  return { kind: "signature", organizationId: org.id, signingKeyId: keyId, organization: org };
 }

@@ -33,7 +33,7 @@ export function createServiceContext(db: Database, log: Logger, secrets: SecretB
     db,
     log,
     clock: systemClock,
-    organizations: new OrganizationRepository(() => db.orm.em.fork()),
+    organizations: new OrganizationRepository(() => db.orm.em.fork(), db.withClient),
     apiKeys: new ApiKeyRepository(db.withClient),
     signingKeys: new SigningKeyRepository(db.withClient, db.transaction),
     events: new LeadEventStore(),

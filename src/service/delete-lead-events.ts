@@ -1,10 +1,10 @@
 // DeleteLeadEvents: erase one phone's events (of one type, or all) for the organization, and
 // leave a tombstone so that a replay of old data cannot restore them (see db/erasure-store.ts).
-import { invalidArgument, unauthenticated } from "../domain/errors.js";
+import { invalidArgument } from "../domain/errors.js";
 import { checkEventType } from "../domain/event-type.js";
 import { normalizePhone } from "../domain/phone.js";
 import { maskPhone } from "../logger.js";
-import { authorize, type Caller } from "./auth.js";
+import { authorize, callerOrganization, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
 
 export interface DeleteInput {
@@ -25,8 +25,7 @@ export async function deleteLeadEvents(ctx: ServiceContext, caller: Caller, inpu
     const type = checkEventType(input.eventType);
     if (!type.ok) throw invalidArgument("EVENT_TYPE_INVALID", `event_type is invalid: ${type.detail}`);
   }
-  const org = await ctx.organizations.find(organizationId);
-  if (!org) throw unauthenticated("API_KEY_UNKNOWN", "unknown or revoked API key");
+  const org = callerOrganization(caller);
   // Not strict, whatever the organization's setting: a number stored before strict mode was
   // switched on must still be erasable (QueryLeadEvents reads phones the same way).
   const phone = normalizePhone(input.phoneE164, { defaultRegion: org.defaultRegion, strict: false });

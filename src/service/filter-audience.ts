@@ -1,6 +1,6 @@
 // FilterAudience and FilterAudienceStream: of an audience, who had an event (within a window)?
 // The rules live in domain/audience.ts; the lookup is LeadEventStore.phonesWithEvent.
-import { AppError, invalidArgument, unauthenticated } from "../domain/errors.js";
+import { AppError, invalidArgument } from "../domain/errors.js";
 import {
   checkEventFilter,
   comparePhones,
@@ -18,7 +18,7 @@ import {
 import { createPhoneNormalizer } from "../domain/phone.js";
 import type { EpochMicros } from "../domain/types.js";
 import type { SqlClient } from "../db/database.js";
-import { authorize, type Caller } from "./auth.js";
+import { authorize, callerOrganization, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
 
 /** Phones per SQL round trip: one array parameter of at most ~1 MB, a few hundred ms of probes. */
@@ -79,13 +79,12 @@ function tooMany(cap: number, got: string, hint: string): AppError {
 }
 
 /** Everything checked before the audience is read: the filter, asOf and the organization's phone rules. */
-async function prepare(ctx: ServiceContext, organizationId: number, rawFilter: RawEventFilter | undefined, rawAsOf: string): Promise<PreparedFilter> {
+function prepare(ctx: ServiceContext, caller: Caller, organizationId: number, rawFilter: RawEventFilter | undefined, rawAsOf: string): PreparedFilter {
   const filter = checkEventFilter(rawFilter);
   if (!filter.ok) throw invalidArgument(filter.reason, filter.message);
   const asOf = resolveAsOf(rawAsOf, ctx.clock.nowMicros());
   if (!asOf.ok) throw invalidArgument(asOf.reason, asOf.message);
-  const org = await ctx.organizations.find(organizationId);
-  if (!org) throw unauthenticated("API_KEY_UNKNOWN", "unknown or revoked API key");
+  const org = callerOrganization(caller);
   return {
     organizationId,
     filter: filter.value,
@@ -109,7 +108,7 @@ export async function filterAudience(ctx: ServiceContext, caller: Caller, input:
   if (input.phones.length > MAX_AUDIENCE_PER_CALL) {
     throw tooMany(MAX_AUDIENCE_PER_CALL, input.phones.length.toLocaleString("en-US"), "per call; stream larger audiences with FilterAudienceStream");
   }
-  const f = await prepare(ctx, organizationId, input.filter, input.asOf);
+  const f = prepare(ctx, caller, organizationId, input.filter, input.asOf);
   const audience = parseAudience(input.phones, f.normalize);
   const phones = audience.phones.sort(comparePhones);
   const matched = new Map<string, EpochMicros>();
@@ -145,7 +144,7 @@ export async function filterAudienceStream(ctx: ServiceContext, caller: Caller, 
   const first = await iterator.next();
   if (first.done) throw invalidArgument("FILTER_MISSING", "the stream's first message must carry the filter (and organization_id, as_of)");
   const organizationId = authorize(caller, "read", first.value.organizationId);
-  const f = await prepare(ctx, organizationId, first.value.filter, first.value.asOf);
+  const f = prepare(ctx, caller, organizationId, first.value.filter, first.value.asOf);
 
   const kept = new Set<string>();
   const unparseable: string[] = [];

@@ -5,7 +5,7 @@ import { parseRfc3339 } from "../domain/timestamp.js";
 import { checkEventType } from "../domain/event-type.js";
 import type { EpochMicros } from "../domain/types.js";
 import type { StoredEvent } from "../db/lead-event-store.js";
-import { authorize, type Caller } from "./auth.js";
+import { authorize, callerOrganization, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
 import { decodePageToken, encodePageToken, fingerprint } from "./page-token.js";
 
@@ -35,8 +35,7 @@ export async function queryLeadEvents(ctx: ServiceContext, caller: Caller, input
 
   let phone: string | undefined;
   if (input.phoneE164 !== "") {
-    const org = await ctx.organizations.find(organizationId);
-    phone = normalizePhone(input.phoneE164, { defaultRegion: org?.defaultRegion, strict: false }) ?? undefined;
+    phone = normalizePhone(input.phoneE164, { defaultRegion: callerOrganization(caller).defaultRegion, strict: false }) ?? undefined;
     if (!phone) throw invalidArgument("PHONE_INVALID", "phone_e164 is not a phone number this service can parse");
   }
   const from = optionalTime(input.occurredAtFrom, "occurred_at_from");

@@ -4,7 +4,7 @@ import { checkBatchEventType, MAX_EVENTS_PER_CALL, planBatch } from "../domain/b
 import { createPhoneNormalizer } from "../domain/phone.js";
 import { applyTombstones, distinctPhones } from "../domain/erasure.js";
 import type { RawEvent, RowReject } from "../domain/types.js";
-import { authorize, type Caller } from "./auth.js";
+import { authorize, callerOrganization, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
 
 export interface SendInput {
@@ -32,8 +32,8 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
   const batchType = checkBatchEventType(input.eventType);
   if (!batchType.ok) throw invalidArgument("EVENT_TYPE_INVALID", `invalid eventType: ${batchType.detail}`);
 
-  const org = await ctx.organizations.find(organizationId);
-  if (!org) throw unauthenticated("API_KEY_UNKNOWN", "unknown or revoked API key");
+  // authorize() made sure this is the caller's own organization, loaded with the credentials.
+  const org = callerOrganization(caller);
   if (org.authMode === "HMAC" && caller.kind !== "signature") {
     throw unauthenticated("SIGNATURE_REQUIRED", "this organization accepts events signed with X-Setter-Signature only");
   }
@@ -51,19 +51,24 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
       // rows are read as of one instant; the rows a send would insert are those not stored yet.
       await ctx.db.transaction(
         async (c) => {
-          const checked = applyTombstones(plan, await ctx.erasures.tombstonesFor(c, organizationId, phones), input.events);
+          const tombstones = (await ctx.erasures.anyTombstone(c, organizationId)) ? await ctx.erasures.tombstonesFor(c, organizationId, phones) : [];
+          const checked = applyTombstones(plan, tombstones, input.events);
           return { checked, inserted: checked.rows.length - (await ctx.events.countExisting(c, organizationId, checked.rows)) };
         },
         { isolation: "repeatable read", readOnly: true },
       )
     : // The tombstone check and the insert in one transaction, behind the organization's erasure
-      // lock (shared): an erasure commits wholly before or wholly after this call, never between
-      // its check and its insert (see src/db/erasure-store.ts). Still one atomic commit.
-      await ctx.db.transaction(async (c) => {
-        await ctx.erasures.lockForSend(c, organizationId);
-        const checked = applyTombstones(plan, await ctx.erasures.tombstonesFor(c, organizationId, phones), input.events);
-        return { checked, inserted: await ctx.events.insertBatch(c, organizationId, checked.rows) };
-      });
+      // lock (shared, taken with BEGIN): an erasure commits wholly before or wholly after this
+      // call, never between its check and its insert (see src/db/erasure-store.ts). Still one
+      // atomic commit.
+      await ctx.db.transaction(
+        async (c) => {
+          const tombstones = (await ctx.erasures.anyTombstone(c, organizationId)) ? await ctx.erasures.tombstonesFor(c, organizationId, phones) : [];
+          const checked = applyTombstones(plan, tombstones, input.events);
+          return { checked, inserted: await ctx.events.insertBatch(c, organizationId, checked.rows) };
+        },
+        { prelude: ctx.erasures.sendLockSql(organizationId) },
+      );
   return {
     status: "accepted",
     received: checked.received,
