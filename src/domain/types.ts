@@ -27,6 +27,8 @@ export interface RawEvent {
   occurredAt?: unknown;
   eventType?: unknown;
   metadata?: unknown;
+  /** Metadata as JSON text (binary callers' faster alternative to `metadata`); "" = absent. */
+  metadataJson?: string;
 }
 
 /** A row that passed validation, ready to store. */

@@ -2,7 +2,7 @@
 // the order the contract fixes (phone, occurredAt, eventType, metadata); the first failure wins.
 
 import { checkEventType } from "./event-type.js";
-import { checkMetadata } from "./metadata.js";
+import { checkMetadata, checkMetadataJson } from "./metadata.js";
 import { parseOccurredAt } from "./timestamp.js";
 import type { EpochMicros, RawEvent, RejectCode, RowReject, ValidRow } from "./types.js";
 
@@ -52,7 +52,12 @@ export function validateEvent(
     eventType = checked.value;
   }
 
-  const meta = checkMetadata(ev.metadata);
+  const meta =
+    ev.metadataJson === undefined || ev.metadataJson === ""
+      ? checkMetadata(ev.metadata)
+      : ev.metadata !== undefined && ev.metadata !== null
+        ? ({ ok: false, code: "invalid_metadata", reason: "invalid metadata: send metadata or metadata_json, not both" } as const)
+        : checkMetadataJson(ev.metadataJson);
   if (!meta.ok) return reject(ev, index, meta.code, meta.reason);
 
   return { ok: true, row: { index, phoneE164: phone, eventType, occurredAt: at.value, metadataJson: meta.value } };

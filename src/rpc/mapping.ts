@@ -63,6 +63,7 @@ export function sendInputFromProto(req: SendLeadEventsRequest): SendInput {
       occurredAt: e.occurredAt,
       eventType: e.eventType,
       metadata: e.metadata ? metadataToJson(e.metadata) : undefined,
+      metadataJson: e.metadataJson,
     };
   }
   return {

@@ -2,6 +2,7 @@
 // proto field names too (organization_id, phone_e164...), as protobuf JSON parsers do.
 import { AppError } from "../domain/errors.js";
 import type { RawEvent } from "../domain/types.js";
+import { UnrepresentableMetadata } from "../domain/metadata.js";
 import { parseOrganizationId } from "../service/auth.js";
 import type { SendInput } from "../service/send-lead-events.js";
 
@@ -30,6 +31,7 @@ export function sendInputFromJson(body: unknown, validateOnlyParam: boolean): Se
       occurredAt: pick(ev, "occurredAt", "occurred_at"),
       eventType: eventType === null ? undefined : eventType,
       metadata: ev.metadata,
+      ...metadataJsonOf(pick(ev, "metadataJson", "metadata_json")),
     };
   }
   const validateOnly = pick(o, "validateOnly", "validate_only");
@@ -42,6 +44,13 @@ export function sendInputFromJson(body: unknown, validateOnlyParam: boolean): Se
     events: raw,
     validateOnly: validateOnly === true || validateOnlyParam,
   };
+}
+
+/** The optional metadataJson text; anything but a string rejects the row (not the call). */
+function metadataJsonOf(raw: unknown): Pick<RawEvent, "metadata" | "metadataJson"> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === "string") return { metadataJson: raw };
+  return { metadata: new UnrepresentableMetadata("metadataJson must be a string of JSON text") };
 }
 
 /** Only the organizationId of a body: which organization's signing keys to try. */

@@ -73,3 +73,19 @@ describe("row validation", () => {
     expect(s.ok === false && s.reject.phoneE164).toBe(" +1 415 555 0132 ");
   });
 });
+
+describe("metadata_json", () => {
+  const ev = (extra: object) => ({ phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", ...extra });
+  it("accepts metadata as JSON text and stores it compact", () => {
+    const r = validateEvent(ev({ metadataJson: '{ "a" : 1 }' }), 0, "paid", ctx);
+    expect(r.ok && r.row.metadataJson).toBe('{"a":1}');
+  });
+  it("rejects a row that sends both metadata and metadata_json, or text that is not a JSON object", () => {
+    const both = validateEvent(ev({ metadata: { a: 1 }, metadataJson: '{"a":1}' }), 0, "paid", ctx);
+    expect(both.ok ? "ok" : both.reject.reason).toMatch(/^invalid metadata: send metadata or metadata_json, not both/);
+    const bad = validateEvent(ev({ metadataJson: "{nope" }), 0, "paid", ctx);
+    expect(bad.ok ? "ok" : bad.reject.reason).toMatch(/^invalid metadata/);
+    const arr = validateEvent(ev({ metadataJson: "[1]" }), 0, "paid", ctx);
+    expect(arr.ok ? "ok" : arr.reject.reason).toMatch(/^invalid metadata/);
+  });
+});

@@ -37,13 +37,15 @@ describe("generated client", () => {
           { phoneE164: "+14155550100", occurredAt: "2026-11-30T18:34:00.123456Z" },
           { phoneE164: "+14155550100", occurredAt: "2026-11-30T13:34:00.123456-05:00" },
           { phoneE164: "+14155550101", occurredAt: "not a time" },
+          { phoneE164: "+14155550102", occurredAt: "2026-11-30T18:34:00Z", metadataJson: '{"plan":"pro"}' },
         ],
       });
       const res = await client.sendLeadEvents(req, { headers });
-      expect(res).toMatchObject({ status: "accepted", received: 3, inserted: 1, duplicates: 1, rejected: 1 });
+      expect(res).toMatchObject({ status: "accepted", received: 4, inserted: 2, duplicates: 1, rejected: 1 });
       expect(res.rejects[0]?.code).toBe(RejectCode.INVALID_OCCURRED_AT);
       const page = await client.queryLeadEvents({ organizationId: BigInt(org.id), eventType: type }, { headers });
-      expect(page.events.map((e) => e.occurredAt)).toEqual(["2026-11-30T18:34:00.123456Z"]);
+      expect(page.events.map((e) => e.occurredAt)).toEqual(["2026-11-30T18:34:00.123456Z", "2026-11-30T18:34:00Z"]);
+      expect(page.events[1]?.metadata?.kind).toMatchObject({ case: "structValue" });
       const err = await client.sendLeadEvents({ ...req, organizationId: BigInt(org.id + 1000) }, { headers }).catch((e) => ConnectError.from(e));
       expect((err as ConnectError).code).toBe(Code.PermissionDenied);
     });
