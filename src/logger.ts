@@ -1,6 +1,7 @@
 // Structured JSON logs, one line each. Callers pass fields, never secrets or full phones:
 // use maskPhone() for a phone.
 import { AsyncLocalStorage } from "node:async_hooks";
+import fs from "node:fs";
 import type { LogLevel } from "./config.js";
 
 /** Fields every log line written while handling one request carries (its request id). */
@@ -18,7 +19,24 @@ export interface Logger {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-export function createLogger(level: LogLevel, base: LogFields = {}, write: (line: string) => void = (l) => process.stdout.write(l + "\n")): Logger {
+/**
+ * Log lines to standard output without blocking: Node writes to a pipe synchronously, so a slow
+ * log reader would stall every request. This stream writes from libuv's thread pool, in order.
+ */
+let stdoutStream: fs.WriteStream | undefined;
+function writeStdout(line: string): void {
+  stdoutStream ??= fs.createWriteStream("", { fd: 1, autoClose: false, highWaterMark: 1 << 20 });
+  stdoutStream.write(line + "\n");
+}
+
+/** Resolves once every log line written so far has reached standard output. */
+export function flushLogs(): Promise<void> {
+  const stream = stdoutStream;
+  if (!stream || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => stream.write("", () => resolve()));
+}
+
+export function createLogger(level: LogLevel, base: LogFields = {}, write: (line: string) => void = writeStdout): Logger {
   const min = RANK[level];
   const emit = (lvl: Exclude<LogLevel, "silent">, msg: string, fields?: LogFields) => {
     if (RANK[lvl] < min) return;

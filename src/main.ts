@@ -1,6 +1,7 @@
 // Entry point: read config, start, stop gracefully on SIGTERM/SIGINT.
 import { ConfigError, readConfig } from "./config.js";
 import { createApp } from "./app.js";
+import { flushLogs } from "./logger.js";
 
 async function main(): Promise<void> {
   let config;
@@ -23,10 +24,10 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     app.ctx.log.info("shutting down", { signal });
     app.close().then(
-      () => process.exit(0),
+      () => flushLogs().then(() => process.exit(0)),
       (err) => {
         app.ctx.log.error("shutdown failed", { error: String(err) });
-        process.exit(1);
+        void flushLogs().then(() => process.exit(1));
       },
     );
   };
