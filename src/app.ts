@@ -35,7 +35,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     await db.close();
     throw err;
   }
-  const ctx = createServiceContext(db, log, secrets, overrides.ctx);
+  const ctx = createServiceContext(db, log, secrets, { asyncCommit: config.asyncCommit, ...overrides.ctx });
   let inFlight = 0;
   // Aborted when shutdown starts: ends long-lived streams (health Watch) instead of waiting.
   const shutdown = new AbortController();

@@ -18,6 +18,11 @@ export interface Config {
   dbPoolSize: number;
   /** How long SIGTERM waits for in-flight calls before closing connections. */
   shutdownGraceMs: number;
+  /**
+   * Acknowledge sends before their WAL reaches disk (PostgreSQL synchronous_commit=off for the
+   * send transaction). Off by default: an "accepted" answer then means durably stored.
+   */
+  asyncCommit: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -43,6 +48,7 @@ export function readConfig(env: Record<string, string | undefined>, cwd = proces
     secretKey: env.LEADEVENTS_SECRET_KEY?.trim() || undefined,
     dbPoolSize: intSetting(env, "DB_POOL_SIZE", 10, 1, 200),
     shutdownGraceMs: intSetting(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    asyncCommit: boolSetting(env, "LEADEVENTS_ASYNC_COMMIT", false),
   };
 }
 
@@ -54,4 +60,12 @@ function intSetting(env: Record<string, string | undefined>, name: string, fallb
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+function boolSetting(env: Record<string, string | undefined>, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (["1", "true", "on", "yes"].includes(raw)) return true;
+  if (["0", "false", "off", "no"].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(env[name])}`);
 }

@@ -26,6 +26,8 @@ export interface ServiceContext {
   erasures: ErasureStore;
   /** Seals signing secrets at rest with the server key. */
   secrets: SecretBox;
+  /** Acknowledge sends before their WAL is on disk (Config.asyncCommit). */
+  asyncCommit: boolean;
 }
 
 export function createServiceContext(db: Database, log: Logger, secrets: SecretBox, overrides: Partial<ServiceContext> = {}): ServiceContext {
@@ -38,6 +40,7 @@ export function createServiceContext(db: Database, log: Logger, secrets: SecretB
     signingKeys: new SigningKeyRepository(db.withClient, db.transaction),
     events: new LeadEventStore(),
     secrets,
+    asyncCommit: false,
     erasures: new ErasureStore(),
     ...overrides,
   };

@@ -67,7 +67,11 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
           const checked = applyTombstones(plan, tombstones, input.events);
           return { checked, inserted: await ctx.events.insertBatch(c, organizationId, checked.rows) };
         },
-        { prelude: ctx.erasures.sendLockSql(organizationId) },
+        {
+          prelude: ctx.asyncCommit
+            ? `${ctx.erasures.sendLockSql(organizationId)}; set local synchronous_commit = off`
+            : ctx.erasures.sendLockSql(organizationId),
+        },
       );
   return {
     status: "accepted",

@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   const databaseUrl = u.toString();
 
   const app = await createApp(
-    { port: 0, host: "127.0.0.1", databaseUrl, dataDir: tmp ?? "/nonexistent", logLevel: "warn", secretKey: undefined, dbPoolSize: 10, shutdownGraceMs: 5_000 },
+    { port: 0, host: "127.0.0.1", databaseUrl, dataDir: tmp ?? "/nonexistent", logLevel: "warn", secretKey: undefined, dbPoolSize: 10, shutdownGraceMs: 5_000, asyncCommit: false },
     { log },
   );
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });

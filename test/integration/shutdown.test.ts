@@ -59,3 +59,18 @@ describe("database outage", () => {
     expect((await fetch(server.baseUrl + "/healthz")).status).toBe(200);
   });
 });
+
+describe("asynchronous commit (LEADEVENTS_ASYNC_COMMIT)", () => {
+  it("still stores every row, and sets synchronous_commit off only inside the send's transaction", async () => {
+    const server = await startTestServer({ config: { asyncCommit: true } });
+    try {
+      const org = await server.createOrg();
+      const res = await postJson(server.baseUrl + REST, batch(org.id, 600, "async"), { authorization: `Bearer ${org.apiKey}` });
+      expect(res.body.inserted).toBe(600);
+      const setting = await server.app.db.withClient(async (c) => (await c.query("show synchronous_commit")).rows[0].synchronous_commit);
+      expect(setting).toBe("on");
+    } finally {
+      await server.close();
+    }
+  });
+});

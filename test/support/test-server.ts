@@ -80,6 +80,7 @@ export async function startTestServer(options: { config?: Partial<Config>; ctx?:
     secretKey: randomBytes(32).toString("base64"),
     dbPoolSize: 10,
     shutdownGraceMs: 5_000,
+    asyncCommit: false,
     ...options.config,
   };
   const app = await createApp(config, { log, ctx: options.ctx });
