@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import type pg from "pg";
 import { note, type BenchConfig } from "./config.js";
 import { runReference, REFERENCE_LABELS, type ReferenceName } from "./copy-reference.js";
-import { jsonBody, protoBytes, protoRequest, type Batch } from "./data.js";
+import { jsonBody, protoBytes, protoRequest, protoRequestMetadataJson, type Batch } from "./data.js";
 import { median, ratio, spread, verdict, type Report } from "./report.js";
 import type { SendCounts, Timed, Transports } from "./transports.js";
 import type { SendLeadEventsRequest } from "../../gen/leadevents/v1/lead_event_service_pb.js";
@@ -17,6 +17,12 @@ function lazyProto(s: IngestSetup): () => SendLeadEventsRequest {
   return () => (msg ??= protoRequest(s.orgId, "placeholder", s.batch));
 }
 
+/** The same with metadata_json instead of google.protobuf.Value. */
+function lazyProtoMetadataJson(s: IngestSetup): () => SendLeadEventsRequest {
+  let msg: SendLeadEventsRequest | undefined;
+  return () => (msg ??= protoRequestMetadataJson(s.orgId, "placeholder", s.batch));
+}
+
 export interface IngestSetup {
   cfg: BenchConfig;
   t: Transports;
@@ -25,7 +31,7 @@ export interface IngestSetup {
   batch: Batch;
 }
 
-type Kind = "rest" | "rest-resend" | "connect-json" | "connect-binary" | "grpc" | "connect-binary-bytes" | "grpc-bytes";
+type Kind = "rest" | "rest-resend" | "connect-json" | "connect-binary" | "grpc" | "connect-binary-bytes" | "grpc-bytes" | "grpc-bytes-metadata-json";
 
 interface Figure {
   kind: Kind;
@@ -44,6 +50,7 @@ export const INGEST_FIGURES: Figure[] = [
   // which no server change can recover: those rows are shown, without a target.
   { kind: "connect-binary-bytes", label: "Connect binary 50k new rows (serialized before the clock)", target: 2.0 },
   { kind: "grpc-bytes", label: "gRPC 50k new rows (serialized before the clock)", target: 2.0 },
+  { kind: "grpc-bytes-metadata-json", label: "gRPC 50k new rows, metadata as metadata_json text (serialized before the clock)", target: 2.0 },
   { kind: "connect-binary", label: "Connect binary 50k, generated client (includes client toBinary)" },
   { kind: "grpc", label: "gRPC 50k, generated client (includes client toBinary)" },
 ];
@@ -60,8 +67,12 @@ function expectCounts(what: string, got: SendCounts, n: number, duplicates: bool
 }
 
 /** Sends one batch of `kind` with fresh rows; a REST run also returns its body for the re-send. */
+const jsonProtoCache = new WeakMap<IngestSetup, () => SendLeadEventsRequest>();
+
 async function sendOnce(s: IngestSetup, kind: Exclude<Kind, "rest-resend">, protoBase: () => SendLeadEventsRequest): Promise<{ ms: number; body?: Buffer }> {
   const n = s.batch.rows.length;
+  if (!jsonProtoCache.has(s)) jsonProtoCache.set(s, lazyProtoMetadataJson(s));
+  const lazyJson = jsonProtoCache.get(s)!;
   const type = freshType(kind.replace(/-/g, "_"));
   let r: Timed<SendCounts>;
   let body: Buffer | undefined;
@@ -85,6 +96,9 @@ async function sendOnce(s: IngestSetup, kind: Exclude<Kind, "rest-resend">, prot
       break;
     case "grpc-bytes":
       r = await s.t.grpcSendBytes(protoBytes(proto()));
+      break;
+    case "grpc-bytes-metadata-json":
+      r = await s.t.grpcSendBytes(protoBytes({ ...lazyJson(), eventType: type }));
       break;
   }
   expectCounts(kind, r.value, n, false);
@@ -115,7 +129,7 @@ export async function measureIngest(s: IngestSetup): Promise<IngestResult> {
   const refs = new Map<ReferenceName, number[]>();
   const figures = new Map<Kind, number[]>();
   const push = <K>(m: Map<K, number[]>, k: K, ms: number) => m.set(k, [...(m.get(k) ?? []), ms]);
-  const order: Exclude<Kind, "rest-resend">[] = ["rest", "connect-json", "connect-binary", "grpc", "connect-binary-bytes", "grpc-bytes"];
+  const order: Exclude<Kind, "rest-resend">[] = ["rest", "connect-json", "connect-binary", "grpc", "connect-binary-bytes", "grpc-bytes", "grpc-bytes-metadata-json"];
   const copy = async () => {
     const ms = await runReference(s.db, "copy", s.orgId, s.batch);
     push(refs, "copy", ms);
