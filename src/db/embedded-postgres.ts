@@ -182,7 +182,8 @@ function parentPid(pid: number): number | undefined {
   return Number(fields[1]);
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (another process may still take it first). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();

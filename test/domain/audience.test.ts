@@ -6,16 +6,11 @@ import {
   keeps,
   parseAudience,
   createPhoneNormalizer,
-  parseRfc3339,
   formatTimestamp,
   MICROS_PER_MINUTE,
 } from "../../src/domain/index.js";
+import { at } from "./time.js";
 
-function at(raw: string): number {
-  const r = parseRfc3339(raw);
-  if (!r.ok) throw new Error(r.detail);
-  return r.micros;
-}
 
 const AS_OF = at("2026-11-30T20:00:00Z");
 

@@ -2,7 +2,6 @@ import { describe, it, expect } from "vitest";
 import {
   planBatch,
   createPhoneNormalizer,
-  parseRfc3339,
   formatTimestamp,
   MAX_EVENTS_PER_CALL,
   MAX_REPORTED_REJECTS,
@@ -11,12 +10,8 @@ import {
   type BatchPlan,
 } from "../../src/domain/index.js";
 import { firstRequest, readCase, itWithShared } from "./shared-cases.js";
+import { at } from "./time.js";
 
-function at(raw: string): number {
-  const r = parseRfc3339(raw);
-  if (!r.ok) throw new Error(r.detail);
-  return r.micros;
-}
 
 function context(defaultRegion?: string): ValidationContext {
   return { normalizePhone: createPhoneNormalizer({ defaultRegion, strict: false }), nowMicros: at("2026-12-03T12:00:00Z") };

@@ -4,18 +4,13 @@ import {
   distinctPhones,
   planBatch,
   createPhoneNormalizer,
-  parseRfc3339,
   MAX_REPORTED_REJECTS,
   type ErasureTombstone,
   type RawEvent,
   type BatchPlan,
 } from "../../src/domain/index.js";
+import { at } from "./time.js";
 
-function at(raw: string): number {
-  const r = parseRfc3339(raw);
-  if (!r.ok) throw new Error(r.detail);
-  return r.micros;
-}
 
 const ctx = { normalizePhone: createPhoneNormalizer({ defaultRegion: "US", strict: false }), nowMicros: at("2026-12-03T12:00:00Z") };
 const ERASED_AT = at("2026-12-01T00:00:00Z");

@@ -3,8 +3,9 @@
 // unparseable and kept counts, with a Map standing in for the stored rows.
 import { expect } from "vitest";
 import { HAS_SHARED } from "../support/shared.js";
-import { planBatch, createPhoneNormalizer, parseRfc3339, MICROS_PER_MINUTE, type RawEvent } from "../../src/domain/index.js";
+import { planBatch, createPhoneNormalizer, MICROS_PER_MINUTE, type RawEvent } from "../../src/domain/index.js";
 import { readShared, readSharedText, itWithShared, describeWithShared } from "./shared-cases.js";
+import { at } from "./time.js";
 
 interface Expected {
   defaultRegion: string;
@@ -12,11 +13,6 @@ interface Expected {
   filters: { filter: { mode: "INCLUDE" | "EXCLUDE"; eventType: string; withinMinutes?: number }; asOf: string; audience: number; unparseable: number; keptCount: number; keptFirst10: string[] }[];
 }
 
-function at(raw: string): number {
-  const r = parseRfc3339(raw);
-  if (!r.ok) throw new Error(r.detail);
-  return r.micros;
-}
 
 /** The phone column of audience.csv (external_id,name,phone,tags), honouring quotes. */
 function phoneColumn(line: string): string {

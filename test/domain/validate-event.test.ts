@@ -1,12 +1,8 @@
 import { describe, it, expect } from "vitest";
-import { validateEvent, createPhoneNormalizer, parseRfc3339, type ValidationContext, type RawEvent } from "../../src/domain/index.js";
+import { validateEvent, createPhoneNormalizer, type ValidationContext, type RawEvent } from "../../src/domain/index.js";
 import { firstRequest, readCase, itWithShared } from "./shared-cases.js";
+import { at } from "./time.js";
 
-function at(raw: string): number {
-  const r = parseRfc3339(raw);
-  if (!r.ok) throw new Error(r.detail);
-  return r.micros;
-}
 
 // After every valid occurredAt in the cases, before 2099.
 const ctx: ValidationContext = { normalizePhone: createPhoneNormalizer({ strict: false }), nowMicros: at("2026-12-03T12:00:00Z") };
