@@ -6,6 +6,7 @@ import { applyTombstones, distinctPhones } from "../domain/erasure.js";
 import type { RawEvent, RowReject } from "../domain/types.js";
 import { authorize, callerOrganization, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
+import type { SqlClient } from "../db/database.js";
 
 export interface SendInput {
   organizationId: number | undefined;
@@ -45,14 +46,17 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
     normalizePhone: createPhoneNormalizer({ defaultRegion: org.defaultRegion, strict: org.strictPhoneValidation }),
     nowMicros: ctx.clock.nowMicros(),
   });
-  const phones = distinctPhones(plan.rows);
+  // Most organizations never erase anything: the batch's phones are gathered only when this one has.
+  const withTombstones = async (c: SqlClient) => {
+    const tombstones = (await ctx.erasures.anyTombstone(c, organizationId)) ? await ctx.erasures.tombstonesFor(c, organizationId, distinctPhones(plan.rows)) : [];
+    return applyTombstones(plan, tombstones, input.events);
+  };
   const { checked, inserted } = input.validateOnly
     ? // validate_only: the same checks in one read-only snapshot, so the tombstones and the stored
       // rows are read as of one instant; the rows a send would insert are those not stored yet.
       await ctx.db.transaction(
         async (c) => {
-          const tombstones = (await ctx.erasures.anyTombstone(c, organizationId)) ? await ctx.erasures.tombstonesFor(c, organizationId, phones) : [];
-          const checked = applyTombstones(plan, tombstones, input.events);
+          const checked = await withTombstones(c);
           return { checked, inserted: checked.rows.length - (await ctx.events.countExisting(c, organizationId, checked.rows)) };
         },
         { isolation: "repeatable read", readOnly: true },
@@ -63,8 +67,7 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
       // atomic commit.
       await ctx.db.transaction(
         async (c) => {
-          const tombstones = (await ctx.erasures.anyTombstone(c, organizationId)) ? await ctx.erasures.tombstonesFor(c, organizationId, phones) : [];
-          const checked = applyTombstones(plan, tombstones, input.events);
+          const checked = await withTombstones(c);
           return { checked, inserted: await ctx.events.insertBatch(c, organizationId, checked.rows) };
         },
         {
