@@ -96,59 +96,85 @@ export function phonesWithEventQuery(q: PhonesWithEventQuery): { text: string; v
   };
 }
 
-// Exact microseconds out of PostgreSQL: extract(epoch ...) is numeric (exact) since PG 14;
-// the driver would otherwise turn timestamptz into a millisecond Date.
-/** Per-connection staging table; emptied at every commit, so it must be used in a transaction. */
+/**
+ * Per-connection staging table; emptied at every commit, so it must be used in a transaction.
+ * occurred_at travels as integer microseconds (no timestamp text to format or parse) and
+ * metadata as text, so rows that turn out to be duplicates never pay for a jsonb parse.
+ */
 const STAGE = "lead_event_stage";
-const STAGE_DDL = `create temp table if not exists ${STAGE} (phone_e164 text not null, event_type text not null, occurred_at timestamptz(6) not null, metadata jsonb) on commit delete rows`;
-const COPY_CHUNK_ROWS = 2000;
+const STAGE_DDL = `create temp table if not exists ${STAGE} (ord int4 not null, phone_e164 text not null, event_type text not null, occurred_us int8 not null, metadata text) on commit delete rows`;
+/** Rows per COPY chunk: validating one is a few ms, so PostgreSQL parses a chunk while we make the next. */
+export const COPY_CHUNK_ROWS = 2000;
 /** Up to this many rows, one INSERT over arrays beats COPY's extra round trips. */
-const SMALL_BATCH_ROWS = 500;
+export const SMALL_BATCH_ROWS = 500;
+/** Exact: micros are integers below 2^53, so interval * float8 loses nothing. */
+const STAGED_OCCURRED_AT = "(timestamptz 'epoch' + s.occurred_us * interval '1 microsecond')";
 
 /** COPY text format: a backslash starts an escape; control characters never reach here. */
 function copyText(value: string): string {
   return value.includes("\\") ? value.replaceAll("\\", "\\\\") : value;
 }
 
-function* copyLines(rows: readonly ValidRow[]): Generator<string> {
-  let chunk = "";
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    // Phones are "+digits" and timestamps canonical; event types have no control characters
-    // (validated) and JSON text escapes its own: only backslashes need doubling.
-    chunk += `${r.phoneE164}\t${copyText(r.eventType)}\t${formatTimestamp(r.occurredAt)}\t${r.metadataJson === null ? "\\N" : copyText(r.metadataJson)}\n`;
-    if ((i + 1) % COPY_CHUNK_ROWS === 0) {
-      yield chunk;
-      chunk = "";
-    }
-  }
-  if (chunk) yield chunk;
+function* chunksOf<T>(items: readonly T[], size: number): Generator<readonly T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
-/** Streams the rows into this connection's (emptied) staging table. Inside a transaction only. */
-async function copyIntoStage(client: SqlClient, rows: readonly ValidRow[]): Promise<void> {
-  await client.query(STAGE_DDL);
-  await pipeline(Readable.from(copyLines(rows)), client.query(copyFrom(`copy ${STAGE} (phone_e164, event_type, occurred_at, metadata) from stdin`)));
+/** One COPY text block per chunk of rows. */
+function* copyBlocks(chunks: Iterable<readonly ValidRow[]>): Generator<string> {
+  for (const rows of chunks) {
+    let block = "";
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      // Phones are "+digits"; event types have no control characters (validated) and JSON text
+      // escapes its own: only backslashes need doubling.
+      block += `${r.index}\t${r.phoneE164}\t${copyText(r.eventType)}\t${r.occurredAt}\t${r.metadataJson === null ? "\\N" : copyText(r.metadataJson)}\n`;
+    }
+    if (block) yield block;
+  }
 }
 
 const MICROS = (col: string) => `(extract(epoch from ${col}) * 1000000)::int8`;
 
 export class LeadEventStore {
   /**
-   * Inserts rows already validated, deduplicated and sorted by the unique key (so that
-   * concurrent overlapping batches take row locks in the same order and cannot deadlock).
+   * Inserts validated rows (in-call repeats allowed: the first of a key, by `index`, wins).
    * Returns how many were new: the database's own count, not a re-query.
    */
   async insertBatch(client: SqlClient, organizationId: number, rows: readonly ValidRow[]): Promise<number> {
     if (rows.length === 0) return 0;
     if (rows.length <= SMALL_BATCH_ROWS) return this.insertSmallBatch(client, organizationId, rows);
-    await copyIntoStage(client, rows);
-    // ORDER BY the key: concurrent overlapping batches take their row locks in one order and
-    // cannot deadlock, whatever order the stage's heap returns.
+    return this.insertChunks(client, organizationId, chunksOf(rows, COPY_CHUNK_ROWS));
+  }
+
+  /**
+   * The large-batch write. Chunks are pulled one at a time and streamed with COPY into the
+   * staging table, so when `chunks` validates lazily (BatchValidation) PostgreSQL parses one
+   * chunk on its core while the next is validated on ours. Then one statement moves the new rows:
+   * - NOT EXISTS first: a key already stored costs one index probe and is never sorted, cast to
+   *   jsonb or offered to the unique index (a re-sent batch does no other work);
+   * - ORDER BY the key: concurrent overlapping batches take their row locks in one order and
+   *   cannot deadlock, whatever order the rows arrived in; `ord` last, so of in-call repeats the
+   *   first one is inserted and ON CONFLICT DO NOTHING skips the others (and rows a concurrent
+   *   call committed in between).
+   */
+  async insertChunks(client: SqlClient, organizationId: number, chunks: Iterable<readonly ValidRow[]>): Promise<number> {
+    await client.query(STAGE_DDL);
+    await pipeline(
+      // highWaterMark 1: validate a chunk only when the previous one is on its way.
+      Readable.from(copyBlocks(chunks), { highWaterMark: 1 }),
+      client.query(copyFrom(`copy ${STAGE} (ord, phone_e164, event_type, occurred_us, metadata) from stdin`)),
+    );
     const result = await client.query(
       `insert into lead_event (organization_id, phone_e164, event_type, occurred_at, metadata)
-       select $1, phone_e164, event_type, occurred_at, metadata from ${STAGE}
-        order by phone_e164, event_type, occurred_at
+       select $1, s.phone_e164, s.event_type, ${STAGED_OCCURRED_AT}, s.metadata::jsonb
+         from ${STAGE} s
+        where not exists (select 1
+                            from lead_event e
+                           where e.organization_id = $1
+                             and e.phone_e164 = s.phone_e164
+                             and e.event_type = s.event_type
+                             and e.occurred_at = ${STAGED_OCCURRED_AT})
+        order by s.phone_e164, s.event_type, s.occurred_us, s.ord
        on conflict do nothing`,
       [organizationId],
     );

@@ -1,5 +1,5 @@
 // A whole SendLeadEvents call, before the database: validate every row, count and report the
-// rejects, drop repeats within the call, and order the rows for writing.
+// rejects, and drop repeats within the call.
 
 import { checkEventType } from "./event-type.js";
 import type { RawEvent, RowReject, ValidRow } from "./types.js";
@@ -14,7 +14,7 @@ export const MAX_REPORTED_REJECTS = 50;
 export interface BatchPlan {
   /** events.length */
   received: number;
-  /** Valid rows, first occurrence per key, sorted by (phoneE164, eventType, occurredAt). */
+  /** Valid rows, first occurrence per key, in input order. */
   rows: ValidRow[];
   /** Every rejected row. */
   rejected: number;
@@ -35,46 +35,74 @@ export function checkBatchEventType(raw: unknown): { ok: true; value: string | u
   return checkEventType(raw);
 }
 
-// Code-unit comparison, the same in every process, so concurrent writers of overlapping batches
-// take row locks in the same order and cannot deadlock each other.
-function compareRows(a: ValidRow, b: ValidRow): number {
-  if (a.phoneE164 !== b.phoneE164) return a.phoneE164 < b.phoneE164 ? -1 : 1;
-  if (a.eventType !== b.eventType) return a.eventType < b.eventType ? -1 : 1;
-  return a.occurredAt - b.occurredAt;
+/**
+ * Validates a batch lazily, chunk by chunk, so a caller can hand each chunk's rows on (to a
+ * database COPY) while the next chunk is being validated. Counts the rejects as it goes; the
+ * counts are final once every chunk has been taken.
+ */
+export class BatchValidation {
+  readonly received: number;
+  /** Rows that passed validation so far (in-call repeats included). */
+  valid = 0;
+  rejected = 0;
+  /** The first MAX_REPORTED_REJECTS rejects, in input order. */
+  readonly rejects: RowReject[] = [];
+
+  constructor(
+    private readonly events: readonly RawEvent[],
+    private readonly batchEventType: string | undefined,
+    private readonly ctx: ValidationContext,
+  ) {
+    this.received = events.length;
+  }
+
+  /** The valid rows in input order, at most `size` per chunk. Iterate once. */
+  *chunks(size: number): Generator<ValidRow[]> {
+    let chunk: ValidRow[] = [];
+    for (let i = 0; i < this.events.length; i++) {
+      const result = validateEvent(this.events[i] ?? {}, i, this.batchEventType, this.ctx);
+      if (!result.ok) {
+        this.rejected++;
+        if (this.rejects.length < MAX_REPORTED_REJECTS) this.rejects.push(result.reject);
+        continue;
+      }
+      this.valid++;
+      chunk.push(result.row);
+      if (chunk.length === size) {
+        yield chunk;
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) yield chunk;
+  }
 }
 
 /**
  * Validates and plans a batch. Invariant: received = rows.length + inCallDuplicates + rejected.
  * Of rows with the same (phoneE164, eventType, occurredAt) the first wins, metadata included,
  * matching "the first stored metadata wins" for rows already in the database.
+ *
+ * Rows stay in input order: the database sorts them by key when it writes them (see
+ * LeadEventStore), which is what keeps concurrent writers from deadlocking.
  */
 export function planBatch(events: readonly RawEvent[], batchEventType: string | undefined, ctx: ValidationContext): BatchPlan {
+  const validation = new BatchValidation(events, batchEventType, ctx);
   const rows: ValidRow[] = [];
-  const rejects: RowReject[] = [];
   const seen = new Map<string, number>();
   const repeats: Array<{ index: number; firstIndex: number }> = [];
-  let rejected = 0;
-  let inCallDuplicates = 0;
-  for (let i = 0; i < events.length; i++) {
-    const result = validateEvent(events[i] ?? {}, i, batchEventType, ctx);
-    if (!result.ok) {
-      rejected++;
-      if (rejects.length < MAX_REPORTED_REJECTS) rejects.push(result.reject);
-      continue;
+  for (const chunk of validation.chunks(events.length || 1)) {
+    for (const row of chunk) {
+      // U+0000 cannot occur in a phone (digits), an eventType (no control characters) or a
+      // number, so the joined key is unambiguous.
+      const key = row.phoneE164 + "\u0000" + row.eventType + "\u0000" + row.occurredAt;
+      const firstIndex = seen.get(key);
+      if (firstIndex !== undefined) {
+        repeats.push({ index: row.index, firstIndex });
+        continue;
+      }
+      seen.set(key, row.index);
+      rows.push(row);
     }
-    const row = result.row;
-    // U+0000 cannot occur in a phone (digits), an eventType (no control characters) or a number,
-    // so the joined key is unambiguous.
-    const key = row.phoneE164 + "\u0000" + row.eventType + "\u0000" + row.occurredAt;
-    const firstIndex = seen.get(key);
-    if (firstIndex !== undefined) {
-      inCallDuplicates++;
-      repeats.push({ index: i, firstIndex });
-      continue;
-    }
-    seen.set(key, i);
-    rows.push(row);
   }
-  rows.sort(compareRows);
-  return { received: events.length, rows, rejected, rejects, inCallDuplicates, repeats };
+  return { received: events.length, rows, rejected: validation.rejected, rejects: validation.rejects, inCallDuplicates: repeats.length, repeats };
 }

@@ -90,13 +90,7 @@ export function applyTombstones(plan: BatchPlan, tombstones: readonly ErasureTom
   };
 }
 
-/** The distinct phones of planned rows (rows are sorted by phone, so repeats are adjacent). */
+/** The distinct phones of planned rows, in order of first appearance. */
 export function distinctPhones(rows: readonly ValidRow[]): string[] {
-  const phones: string[] = [];
-  let last: string | undefined;
-  for (const r of rows) {
-    if (r.phoneE164 !== last) phones.push(r.phoneE164);
-    last = r.phoneE164;
-  }
-  return phones;
+  return [...new Set(rows.map((r) => r.phoneE164))];
 }

@@ -17,6 +17,7 @@ export { checkMetadata, checkMetadataJson, METADATA_MAX_BYTES } from "./metadata
 export { validateEvent, type ValidationContext, type EventResult } from "./validate-event.js";
 export {
   planBatch,
+  BatchValidation,
   checkBatchEventType,
   MAX_EVENTS_PER_CALL,
   MAX_REPORTED_REJECTS,

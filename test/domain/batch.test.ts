@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
 import {
   planBatch,
+  BatchValidation,
   createPhoneNormalizer,
   formatTimestamp,
   MAX_EVENTS_PER_CALL,
@@ -31,26 +32,36 @@ describe("batch planning", () => {
     const plan = planBatch(events, "paid", context());
     expect(plan.inCallDuplicates).toBe(1);
     expect(plan.rows.map((r) => [r.index, r.eventType, r.metadataJson])).toEqual([
-      [2, "other", '{"n":3}'],
       [0, "paid", '{"n":1}'],
+      [2, "other", '{"n":3}'],
     ]);
     expectInvariant(plan);
   });
 
-  it("sorts rows by phone, then eventType, then occurredAt as a number", () => {
+  it("keeps rows in input order: the database orders them by key when it writes", () => {
     const events: RawEvent[] = [
       { phoneE164: "+14155550133", occurredAt: "2026-11-30T18:34:00Z" },
       { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:01Z", eventType: "b" },
-      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", eventType: "b" },
-      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", eventType: "B" },
-      { phoneE164: "+447700900123", occurredAt: "2026-11-30T18:34:00Z", eventType: "a" },
       { phoneE164: "+14155550132", occurredAt: "1970-01-01T00:00:09Z", eventType: "a" },
-      { phoneE164: "+14155550132", occurredAt: "1970-01-01T00:00:10Z", eventType: "a" },
     ];
     const plan = planBatch(events, "a", context());
-    // Code-unit order: "B" (0x42) sorts before "a" (0x61); 9 s before 10 s although "10" < "9" as text.
-    expect(plan.rows.map((r) => r.index)).toEqual([3, 5, 6, 2, 1, 0, 4]);
-    expect(formatTimestamp(plan.rows[1]!.occurredAt)).toBe("1970-01-01T00:00:09Z");
+    expect(plan.rows.map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(formatTimestamp(plan.rows[2]!.occurredAt)).toBe("1970-01-01T00:00:09Z");
+  });
+
+  it("validates lazily in chunks, counting rejects as it goes", () => {
+    const events: RawEvent[] = [];
+    for (let i = 0; i < 10; i++) events.push({ phoneE164: i % 3 === 0 ? "nope" : `+1415555${String(i).padStart(4, "0")}`, occurredAt: "2026-11-30T18:34:00Z" });
+    const validation = new BatchValidation(events, "paid", context());
+    const chunks = validation.chunks(3);
+    const first = chunks.next();
+    expect(first.value!.map((r: { index: number }) => r.index)).toEqual([1, 2, 4]);
+    // Only the events up to the chunk's last row have been looked at.
+    expect(validation.rejected).toBe(2);
+    const rest = [...chunks].map((c) => c.map((r) => r.index));
+    expect(rest).toEqual([[5, 7, 8]]);
+    expect(validation).toMatchObject({ received: 10, valid: 6, rejected: 4 });
+    expect(validation.rejects.map((r) => r.index)).toEqual([0, 3, 6, 9]);
   });
 
   it("caps reported rejects at 50 in input order but counts them all", () => {

@@ -93,12 +93,12 @@ describe("erasure tombstones in a batch", () => {
     expect(applyTombstones(planned, [tombstone("+14155550132")], events)).toBe(planned);
   });
 
-  it("lists the distinct phones of planned rows", () => {
+  it("lists the distinct phones of planned rows, in order of first appearance", () => {
     const events: RawEvent[] = [
       { phoneE164: "+14155550133", occurredAt: "2026-11-30T18:34:00Z" },
       { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:01Z" },
       { phoneE164: "+14155550133", occurredAt: "2026-11-30T18:34:02Z" },
     ];
-    expect(distinctPhones(planBatch(events, "paid", ctx).rows)).toEqual(["+14155550132", "+14155550133"]);
+    expect(distinctPhones(planBatch(events, "paid", ctx).rows)).toEqual(["+14155550133", "+14155550132"]);
   });
 });

@@ -178,6 +178,37 @@ describe("SendLeadEvents", () => {
     });
   });
 
+  describe("large batches (validated while they are copied)", () => {
+    it("keeps the first of in-call repeats, exact extreme times, rejects in order, and counts a partial re-send", async () => {
+      const n = 3_000;
+      const evs: Array<Record<string, unknown>> = events(n, { phoneBase: 6175550000 }).map((e, i) => ({ ...e, metadata: { i } }));
+      // Repeats of row 10 far apart (the last one in another COPY chunk), with other metadata.
+      evs.push({ ...evs[10]!, metadata: { i: -1 } }, { ...evs[10]!, occurredAt: "2026-11-01T05:00:00.000001-05:00", metadata: { i: -2 } });
+      // The extremes of what a send accepts (1970 to now + 1 hour), odd microseconds.
+      const soon = new Date(Date.now() + 30 * 60_000).toISOString().replace(/\.\d+Z$/, ".999999Z");
+      evs.push({ phoneE164: "+16175559990", occurredAt: "1970-01-01T00:00:00.000001Z" }, { phoneE164: "+16175559991", occurredAt: soon });
+      // Rejects spread over the chunks.
+      for (let k = 0; k < 60; k++) evs.splice(k * 50 + 7, 0, { phoneE164: `bad ${k}`, occurredAt: "2026-11-30T18:34:00Z" });
+      const body = { organizationId: org.id, eventType: "large", events: evs };
+      const res = await send(body);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ received: evs.length, inserted: n + 2, duplicates: 2, rejected: 60 });
+      expect(res.body.rejects).toHaveLength(50);
+      expect(res.body.rejects.map((r: { index: number }) => r.index)).toEqual(Array.from({ length: 50 }, (_, k) => k * 50 + 7));
+
+      const rest = restClient(server.baseUrl);
+      const first = await queryAll(rest, org.id, org.apiKey, { eventType: "large", phoneE164: String(evs.find((e) => (e.metadata as { i?: number } | undefined)?.i === 10)!.phoneE164) });
+      expect(first.map((e) => e.metadata)).toEqual([{ i: 10 }]);
+      const extremes = [...(await queryAll(rest, org.id, org.apiKey, { eventType: "large", phoneE164: "+16175559990" })), ...(await queryAll(rest, org.id, org.apiKey, { eventType: "large", phoneE164: "+16175559991" }))];
+      expect(extremes.map((e) => e.occurredAt)).toEqual(["1970-01-01T00:00:00.000001Z", soon]);
+
+      // The same batch plus 100 new rows: only those are inserted.
+      const more = events(100, { phoneBase: 6185550000 });
+      const again = await send({ ...body, events: [...evs, ...more] });
+      expect(again.body).toMatchObject({ inserted: 100, duplicates: n + 4, rejected: 60 });
+    });
+  });
+
   describe("concurrency and atomicity", () => {
     it("inserts each row once when two identical 10,000-event batches arrive at the same moment", async () => {
       const batch = { organizationId: org.id, eventType: "race", events: events(10_000) };
