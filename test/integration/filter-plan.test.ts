@@ -6,7 +6,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { phonesWithEventQuery } from "../../src/db/lead-event-store.js";
+import { phonesWithEventQuery, STAGE_DDL, stagedInsertQuery } from "../../src/db/lead-event-store.js";
 import { parseRfc3339 } from "../../src/domain/timestamp.js";
 import { filterWindow } from "../../src/domain/audience.js";
 
@@ -86,5 +86,27 @@ describe("the filter query plan", () => {
     const { rows } = await client.query(`explain (analyze, format json) ${q.text}`, q.values);
     const root = (rows[0] as { "QUERY PLAN": Array<{ "Execution Time": number; Plan: unknown }> })["QUERY PLAN"][0]!;
     expect(root["Execution Time"]).toBeLessThan(5_000);
+  });
+
+  // The large-batch insert must probe the primary key per staged row: a hash anti join would
+  // read every row of the organization for every batch (what NOT EXISTS gets on this table).
+  it("moves staged rows into lead_event with one primary-key probe each", async () => {
+    await client.query("analyze lead_event");
+    await client.query("begin");
+    try {
+      await client.query(STAGE_DDL);
+      await client.query(
+        `insert into lead_event_stage (ord, phone_e164, event_type, occurred_us, metadata)
+         select p, '+1201' || lpad(p::text, 7, '0'), 'webinar_attended', 1764532800000000 + p, null from generate_series(0, 49999) p`,
+      );
+      const q = stagedInsertQuery(orgId);
+      const { rows } = await client.query(`explain ${q.text}`, q.values);
+      const text = rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
+      expect(text).toMatch(/Nested Loop Left Join/);
+      expect(text).toMatch(/Index (Only )?Scan using lead_event_pkey on lead_event e/);
+      expect(text).not.toMatch(/Hash|Merge Join|Seq Scan on lead_event e|lead_event_org_time_idx|lead_event_org_type_time_idx/);
+    } finally {
+      await client.query("rollback");
+    }
   });
 });
