@@ -168,6 +168,57 @@ export function stagedInsertQuery(organizationId: number): { text: string; value
 
 const MICROS = (col: string) => `(extract(epoch from ${col}) * 1000000)::int8`;
 
+/** One page of QueryLeadEvents, newest occurred_at first, ties broken by phone then type (both descending). */
+export function eventPageQuery(q: EventQuery): { text: string; values: unknown[] } {
+  const params: unknown[] = [q.organizationId];
+  const where = ["organization_id = $1"];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace("?", `$${params.length}`));
+  };
+  if (q.phoneE164 !== undefined) add("phone_e164 = ?", q.phoneE164);
+  if (q.eventType !== undefined) add("event_type = ?", q.eventType);
+  if (q.occurredFrom !== undefined) add("occurred_at >= ?::timestamptz", formatTimestamp(q.occurredFrom));
+  if (q.occurredTo !== undefined) add("occurred_at <= ?::timestamptz", formatTimestamp(q.occurredTo));
+  if (q.after) {
+    params.push(formatTimestamp(q.after.occurredAt), q.after.phoneE164, q.after.eventType);
+    const k = params.length;
+    where.push(`(occurred_at, phone_e164, event_type) < ($${k - 2}::timestamptz, $${k - 1}, $${k})`);
+  }
+  params.push(q.limit);
+  const limit = `$${params.length}`;
+  const columns = (r: string) => `${r}phone_e164, ${r}event_type, ${MICROS(`${r}occurred_at`)} as occurred_us, ${r}metadata::text as metadata, ${MICROS(`${r}received_at`)} as received_us`;
+  const order = (r: string) => `order by ${r}occurred_at desc, ${r}phone_e164 desc, ${r}event_type desc`;
+  const text =
+    q.phoneE164 === undefined && q.eventType === undefined
+      ? // Across types there is no (organization, occurred_at) index (see entities.ts): walk the
+        // organization's types through lead_event_org_type_time_idx (one descent per type, the
+        // recursive CTE), take each type's newest `limit` rows from the same index, keep the
+        // newest `limit` of those. A page costs (types x limit) index entries at most.
+        `with recursive types(event_type) as (
+           (select event_type from lead_event where organization_id = $1 order by event_type limit 1)
+           union all
+           select (select e.event_type from lead_event e where e.organization_id = $1 and e.event_type > t.event_type order by e.event_type limit 1)
+             from types t
+            where t.event_type is not null)
+         select ${columns("p.")}
+           from types t
+          cross join lateral (select phone_e164, event_type, occurred_at, metadata, received_at
+                                from lead_event
+                               where ${where.join(" and ")} and event_type = t.event_type
+                               order by occurred_at desc, phone_e164 desc
+                               limit ${limit}) p
+          where t.event_type is not null
+          ${order("p.")}
+          limit ${limit}`
+      : `select ${columns("")}
+           from lead_event
+          where ${where.join(" and ")}
+          ${order("")}
+          limit ${limit}`;
+  return { text, values: params };
+}
+
 export class LeadEventStore {
   /**
    * Inserts validated rows (in-call repeats allowed: the first of a key, by `index`, wins).
@@ -302,30 +353,8 @@ export class LeadEventStore {
 
   /** One page, newest occurred_at first, ties broken by phone then type (both descending). */
   async findPage(client: SqlClient, q: EventQuery): Promise<StoredEvent[]> {
-    const params: unknown[] = [q.organizationId];
-    const where = ["organization_id = $1"];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace("?", `$${params.length}`));
-    };
-    if (q.phoneE164 !== undefined) add("phone_e164 = ?", q.phoneE164);
-    if (q.eventType !== undefined) add("event_type = ?", q.eventType);
-    if (q.occurredFrom !== undefined) add("occurred_at >= ?::timestamptz", formatTimestamp(q.occurredFrom));
-    if (q.occurredTo !== undefined) add("occurred_at <= ?::timestamptz", formatTimestamp(q.occurredTo));
-    if (q.after) {
-      params.push(formatTimestamp(q.after.occurredAt), q.after.phoneE164, q.after.eventType);
-      const k = params.length;
-      where.push(`(occurred_at, phone_e164, event_type) < ($${k - 2}::timestamptz, $${k - 1}, $${k})`);
-    }
-    params.push(q.limit);
-    const { rows } = await client.query<{ phone_e164: string; event_type: string; occurred_us: string; metadata: string | null; received_us: string }>(
-      `select phone_e164, event_type, ${MICROS("occurred_at")} as occurred_us, metadata::text as metadata, ${MICROS("received_at")} as received_us
-         from lead_event
-        where ${where.join(" and ")}
-        order by occurred_at desc, phone_e164 desc, event_type desc
-        limit $${params.length}`,
-      params,
-    );
+    const { text, values } = eventPageQuery(q);
+    const { rows } = await client.query<{ phone_e164: string; event_type: string; occurred_us: string; metadata: string | null; received_us: string }>(text, values);
     return rows.map((r) => ({
       phoneE164: r.phone_e164,
       eventType: r.event_type,

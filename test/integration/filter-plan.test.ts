@@ -6,7 +6,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { phonesWithEventQuery, STAGE_DDL, stagedInsertQuery } from "../../src/db/lead-event-store.js";
+import { eventPageQuery, phonesWithEventQuery, STAGE_DDL, stagedInsertQuery } from "../../src/db/lead-event-store.js";
 import { parseRfc3339 } from "../../src/domain/timestamp.js";
 import { filterWindow } from "../../src/domain/audience.js";
 
@@ -107,6 +107,21 @@ describe("the filter query plan", () => {
       expect(text).not.toMatch(/Hash|Merge Join|Seq Scan on lead_event e|lead_event_org_time_idx|lead_event_org_type_time_idx/);
     } finally {
       await client.query("rollback");
+    }
+  });
+
+  // QueryLeadEvents without phone and type has no (organization, occurred_at) index to walk: it
+  // must merge the per-type ranges of lead_event_org_type_time_idx, never scan the organization.
+  it("lists newest first across types from the per-type index, first page and next pages", async () => {
+    await client.query("analyze lead_event");
+    const after = { occurredAt: AS_OF - 3_600_000_000, phoneE164: "+12010005000", eventType: "signup" };
+    for (const q of [{ organizationId: orgId, limit: 100 }, { organizationId: orgId, limit: 1000, after }, { organizationId: orgId, limit: 100, occurredFrom: AS_OF - 86_400_000_000, occurredTo: AS_OF }]) {
+      const { text, values } = eventPageQuery(q);
+      const { rows } = await client.query(`explain ${text}`, values);
+      const plan = rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toMatch(/Recursive Union/);
+      expect(plan).toMatch(/Index (Only )?Scan( Backward)? using lead_event_org_type_time_idx on lead_event/);
+      expect(plan).not.toMatch(/Seq Scan on lead_event|lead_event_pkey|Hash Join/);
     }
   });
 });

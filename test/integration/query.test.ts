@@ -93,4 +93,55 @@ describe("QueryLeadEvents", () => {
     const cross = await json().query({ organizationId: String(org.id) }, other.apiKey);
     expect(cross.ok ? "ok" : cross.code).toBe("permission_denied");
   });
+
+  describe("newest first across types (merged from the per-type index)", () => {
+    let other: TestOrg;
+    const rows: Array<{ phoneE164: string; eventType: string; occurredAt: string }> = [];
+    beforeAll(async () => {
+      other = await server.createOrg();
+      // 7 types of very different sizes, many ties on one instant across phones and types.
+      const types = ["a", "B", "b", "zz", "webinar_attended", "mastery_purchase", "x".repeat(128)];
+      for (let i = 0; i < 700; i++) {
+        const type = types[i % 7 === 0 ? i % 5 : i % 3]!;
+        const minute = i % 11 === 0 ? 0 : i % 97;
+        rows.push({ phoneE164: `+1646555${String(1000 + (i % 230)).padStart(4, "0")}`, eventType: type, occurredAt: `2026-11-30T${String(10 + Math.floor(minute / 60)).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}:00${i % 3 === 0 ? "" : `.00000${i % 3}`}Z` });
+      }
+      rows.push({ phoneE164: "+16465559999", eventType: types[6]!, occurredAt: "2026-11-30T09:00:00Z" });
+      const res = await json().send({ organizationId: String(other.id), events: rows }, other.apiKey);
+      expect(res.ok).toBe(true);
+    });
+
+    // Canonical times (no fraction, or 6 digits) -> text that sorts in time order.
+    const norm = (t: string) => (t.includes(".") ? t : t.replace("Z", ".000000Z"));
+
+    // The reference order: occurredAt desc, then phone desc, then type desc (code-unit order).
+    function expected(filter: (r: (typeof rows)[number]) => boolean = () => true): string[] {
+      const keyOf = (r: { occurredAt: string; phoneE164: string; eventType: string }) => `${r.occurredAt} ${r.phoneE164} ${r.eventType}`;
+      const unique = [...new Map(rows.filter(filter).map((r) => [keyOf(r), r])).values()];
+      const cmp = (x: string, y: string) => (x < y ? 1 : x > y ? -1 : 0);
+      return unique.sort((x, y) => cmp(norm(x.occurredAt), norm(y.occurredAt)) || cmp(x.phoneE164, y.phoneE164) || cmp(x.eventType, y.eventType)).map(keyOf);
+    }
+
+    for (const pageSize of [1, 7, 100, 1000]) {
+      it(`pages through every type in one order with pages of ${pageSize}`, async () => {
+        const seen: string[] = [];
+        let pageToken = "";
+        do {
+          const res = await json().query({ organizationId: String(other.id), pageSize, pageToken }, other.apiKey);
+          if (!res.ok) throw new Error(res.message);
+          expect(res.body.events.length).toBeLessThanOrEqual(pageSize);
+          seen.push(...res.body.events.map((e: any) => `${e.occurredAt} ${e.phoneE164} ${e.eventType}`));
+          pageToken = res.body.nextPageToken;
+        } while (pageToken && seen.length < 2_000);
+        expect(seen).toEqual(expected());
+      });
+    }
+
+    it("applies an inclusive time range across types", async () => {
+      const from = "2026-11-30T10:30:00Z";
+      const to = "2026-11-30T11:00:00.000001Z";
+      const got = await queryAll(json(), other.id, other.apiKey, { occurredAtFrom: from, occurredAtTo: to });
+      expect(got.map((e) => `${e.occurredAt} ${e.phoneE164} ${e.eventType}`)).toEqual(expected((r) => norm(r.occurredAt) >= norm(from) && norm(r.occurredAt) <= norm(to)));
+    });
+  });
 });
