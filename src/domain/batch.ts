@@ -106,3 +106,21 @@ export function planBatch(events: readonly RawEvent[], batchEventType: string | 
   }
   return { received: events.length, rows, rejected: validation.rejected, rejects: validation.rejects, inCallDuplicates: repeats.length, repeats };
 }
+
+/**
+ * The rows of `chunks` without in-call repeats: of rows with the same (phoneE164, eventType,
+ * occurredAt) only the first is passed on, as planBatch does.
+ */
+export function* firstOfEachKey(chunks: Iterable<readonly ValidRow[]>): Generator<ValidRow[]> {
+  const seen = new Set<string>();
+  for (const chunk of chunks) {
+    const kept: ValidRow[] = [];
+    for (const row of chunk) {
+      const key = row.phoneE164 + "\u0000" + row.eventType + "\u0000" + row.occurredAt;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      kept.push(row);
+    }
+    if (kept.length > 0) yield kept;
+  }
+}

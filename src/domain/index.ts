@@ -18,6 +18,7 @@ export { validateEvent, type ValidationContext, type EventResult } from "./valid
 export {
   planBatch,
   BatchValidation,
+  firstOfEachKey,
   checkBatchEventType,
   MAX_EVENTS_PER_CALL,
   MAX_REPORTED_REJECTS,

@@ -1,13 +1,13 @@
 // SendLeadEvents, shared by every transport: parsed request in, counted response out.
 import { AppError, invalidArgument, unauthenticated } from "../domain/errors.js";
-import { BatchValidation, checkBatchEventType, MAX_EVENTS_PER_CALL, planBatch, type BatchPlan } from "../domain/batch.js";
+import { BatchValidation, checkBatchEventType, firstOfEachKey, MAX_EVENTS_PER_CALL, planBatch, type BatchPlan } from "../domain/batch.js";
 import { createPhoneNormalizer } from "../domain/phone.js";
 import { applyTombstones, distinctPhones } from "../domain/erasure.js";
 import type { RawEvent, RowReject } from "../domain/types.js";
 import { authorize, callerOrganization, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
 import type { SqlClient } from "../db/database.js";
-import { COPY_CHUNK_ROWS, SMALL_BATCH_ROWS } from "../db/lead-event-store.js";
+import { COPY_CHUNK_ROWS, DirectCopyConflict, SMALL_BATCH_ROWS } from "../db/lead-event-store.js";
 
 export interface SendInput {
   organizationId: number | undefined;
@@ -46,48 +46,82 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
   const validation = { normalizePhone: createPhoneNormalizer({ defaultRegion: org.defaultRegion, strict: org.strictPhoneValidation }), nowMicros: ctx.clock.nowMicros() };
   const planned = () => planBatch(input.events as RawEvent[], batchType.value, validation);
   // Most organizations never erase anything: the batch's phones are gathered only when this one has.
-  const withTombstones = async (c: SqlClient, plan: BatchPlan) => {
-    const tombstones = (await ctx.erasures.anyTombstone(c, organizationId)) ? await ctx.erasures.tombstonesFor(c, organizationId, distinctPhones(plan.rows)) : [];
+  const withTombstones = async (c: SqlClient, plan: BatchPlan, hasTombstones: boolean) => {
+    const tombstones = hasTombstones ? await ctx.erasures.tombstonesFor(c, organizationId, distinctPhones(plan.rows)) : [];
     return applyTombstones(plan, tombstones, input.events);
   };
 
-  let counts: { received: number; rejected: number; rejects: RowReject[]; inserted: number };
   if (input.validateOnly) {
     // The same checks in one read-only snapshot, so the tombstones and the stored rows are read
     // as of one instant; the rows a send would insert are those not stored yet.
     const plan = planned();
-    counts = await ctx.db.transaction(
+    const counts = await ctx.db.transaction(
       async (c) => {
-        const checked = await withTombstones(c, plan);
+        const checked = await withTombstones(c, plan, await ctx.erasures.anyTombstone(c, organizationId));
         return { ...checked, inserted: checked.rows.length - (await ctx.events.countExisting(c, organizationId, checked.rows)) };
       },
       { isolation: "repeatable read", readOnly: true },
     );
-  } else {
-    // The tombstone check and the insert in one transaction, behind the organization's erasure
-    // lock (shared, taken with BEGIN): an erasure commits wholly before or wholly after this
-    // call, never between its check and its insert (see src/db/erasure-store.ts). Still one
-    // atomic commit.
-    counts = await ctx.db.transaction(
-      async (c) => {
-        if (input.events.length > SMALL_BATCH_ROWS && !(await ctx.erasures.anyTombstone(c, organizationId))) {
-          // The large batch of an organization without erasures: rows are validated chunk by
-          // chunk while the previous chunk is being copied into the database, and repeats
-          // within the call are left to the database (the first one wins there too).
-          const streamed = new BatchValidation(input.events as RawEvent[], batchType.value, validation);
-          const inserted = await ctx.events.insertChunks(c, organizationId, streamed.chunks(COPY_CHUNK_ROWS));
-          return { received: streamed.received, rejected: streamed.rejected, rejects: streamed.rejects, inserted };
-        }
-        const checked = await withTombstones(c, planned());
-        return { ...checked, inserted: await ctx.events.insertBatch(c, organizationId, checked.rows) };
-      },
-      {
-        prelude: ctx.asyncCommit
-          ? `${ctx.erasures.sendLockSql(organizationId)}; set local synchronous_commit = off`
-          : ctx.erasures.sendLockSql(organizationId),
-      },
-    );
+    return result(counts);
   }
+
+  // The tombstone check and the insert in one transaction, behind the organization's erasure
+  // lock (shared, taken with BEGIN): an erasure commits wholly before or wholly after this call,
+  // never between its check and its insert (see src/db/erasure-store.ts). One atomic commit.
+  const send = (path: "direct" | "staged") =>
+    ctx.db.transaction(
+      async (c): Promise<Counts> => {
+        const hasTombstones = await ctx.erasures.anyTombstone(c, organizationId);
+        if (input.events.length <= SMALL_BATCH_ROWS || hasTombstones) {
+          const checked = await withTombstones(c, planned(), hasTombstones);
+          return { ...checked, inserted: await ctx.events.insertBatch(c, organizationId, checked.rows) };
+        }
+        // A large batch of an organization without erasures: rows are validated chunk by chunk
+        // while the database writes the previous chunk.
+        const streamed = new BatchValidation(input.events as RawEvent[], batchType.value, validation);
+        const chunks = streamed.chunks(COPY_CHUNK_ROWS);
+        const counted = (inserted: number): Counts => ({ received: streamed.received, rejected: streamed.rejected, rejects: streamed.rejects, inserted });
+        if (path === "staged") return counted(await ctx.events.insertChunks(c, organizationId, chunks));
+        // New events are the usual case, and COPY straight into lead_event is the fastest write
+        // (no staging table, no second pass). The first chunk tells which case this is: if any of
+        // its keys is stored already (a re-send, an overlapping export), the staging path, which
+        // skips stored keys cheaply, takes the whole batch.
+        const first = chunks.next();
+        const head = first.done ? [] : first.value;
+        const all = prepend(head, chunks);
+        if (head.length > 0 && (await ctx.events.countExisting(c, organizationId, head)) > 0) {
+          return counted(await ctx.events.insertChunks(c, organizationId, all));
+        }
+        return counted(await ctx.events.copyNewRows(c, organizationId, firstOfEachKey(all)));
+      },
+      { prelude: ctx.asyncCommit ? `${ctx.erasures.sendLockSql(organizationId)}; set local synchronous_commit = off` : ctx.erasures.sendLockSql(organizationId) },
+    );
+  // Direct first; after a conflict, the staging path. A deadlock there (against a concurrent
+  // call still on its direct path, whose rows go in arrival order) is retried a few times: one of
+  // the two is chosen as the victim, and once every writer is on the staging path, all of them
+  // take their row locks in key order and none can deadlock.
+  for (let attempt = 1, path: "direct" | "staged" = "direct"; ; attempt++, path = "staged") {
+    try {
+      return result(await send(path));
+    } catch (err) {
+      const conflict = err instanceof DirectCopyConflict ? err.sqlState : path === "staged" && (err as { code?: unknown }).code === "40P01" ? "40P01" : undefined;
+      if (conflict === undefined || attempt >= MAX_SEND_ATTEMPTS) throw err;
+      ctx.log.info("send: direct copy conflict, retrying on the staging path", { sqlState: conflict, attempt, events: input.events.length });
+    }
+  }
+}
+
+/** The direct attempt and up to three on the staging path. */
+const MAX_SEND_ATTEMPTS = 4;
+
+interface Counts {
+  received: number;
+  rejected: number;
+  rejects: RowReject[];
+  inserted: number;
+}
+
+function result(counts: Counts): SendResult {
   return {
     status: "accepted",
     received: counts.received,
@@ -96,4 +130,9 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
     rejected: counts.rejected,
     rejects: counts.rejects,
   };
+}
+
+function* prepend<T>(head: T[], rest: Iterator<T[]>): Generator<T[]> {
+  if (head.length > 0) yield head;
+  for (let next = rest.next(); !next.done; next = rest.next()) yield next.value;
 }

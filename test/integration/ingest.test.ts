@@ -206,6 +206,15 @@ describe("SendLeadEvents", () => {
       const more = events(100, { phoneBase: 6185550000 });
       const again = await send({ ...body, events: [...evs, ...more] });
       expect(again.body).toMatchObject({ inserted: 100, duplicates: n + 4, rejected: 60 });
+
+      // New rows first (a whole first chunk of them), stored ones after: the fast path meets a
+      // stored key mid-batch and the call is redone on the staging path, with the same answer.
+      const fresh = events(2_500, { phoneBase: 6195550000 });
+      const mixed = await send({ ...body, events: [...fresh, ...evs] });
+      expect(mixed.body).toMatchObject({ inserted: 2_500, duplicates: n + 4, rejected: 60 });
+      expect(server.logs.some((l) => l.includes("direct copy conflict"))).toBe(true);
+      const stored = await queryAll(rest, org.id, org.apiKey, { eventType: "large" });
+      expect(stored).toHaveLength(n + 2 + 100 + 2_500);
     });
   });
 
