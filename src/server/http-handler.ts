@@ -1,5 +1,5 @@
-// One request handler for HTTP/1.1 and HTTP/2: health, the REST route, the JSON fast path
-// of SendLeadEvents, then everything Connect/gRPC/gRPC-web.
+// One request handler for HTTP/1.1 and HTTP/2: health, the REST route, the JSON and protobuf
+// fast paths of SendLeadEvents, then everything Connect/gRPC/gRPC-web.
 import { randomUUID } from "node:crypto";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServerResponse } from "node:http";
@@ -7,6 +7,8 @@ import type { ServiceContext } from "../service/context.js";
 import { logContext } from "../logger.js";
 import type { NodeRequest } from "./body.js";
 import { handleJsonSend, writeJson, type NodeResponse } from "./json-send-route.js";
+import { handleProtoSend } from "./proto-send-route.js";
+import { protoProtocolOf } from "./proto-protocols.js";
 
 export const REST_SEND_PATH = "/api/v1/webhooks/lead-events";
 export const CONNECT_SEND_PATH = "/leadevents.v1.LeadEventService/SendLeadEvents";
@@ -60,9 +62,17 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         await handleJsonSend(svc, req, res, "rest", new URLSearchParams(q < 0 ? "" : url.slice(q + 1)));
         return;
       }
-      if (path === CONNECT_SEND_PATH && req.method === "POST" && isJson(req.headers["content-type"])) {
-        await handleJsonSend(svc, req, res, "connect", new URLSearchParams());
-        return;
+      if (path === CONNECT_SEND_PATH && req.method === "POST") {
+        if (isJson(req.headers["content-type"])) {
+          await handleJsonSend(svc, req, res, "connect", new URLSearchParams());
+          return;
+        }
+        // Connect binary and gRPC (HTTP/2); gRPC-web and the rest stay with connect-node.
+        const protocol = protoProtocolOf(req, res);
+        if (protocol) {
+          await handleProtoSend(svc, req, protocol);
+          return;
+        }
       }
       opts.connect(req, res);
     };

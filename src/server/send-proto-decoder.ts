@@ -1,0 +1,455 @@
+// SendLeadEventsRequest protobuf bytes -> the service's SendInput, without building protobuf-es
+// messages: a 50,000-event batch with google.protobuf.Value metadata costs ~1.2 s through
+// fromBinary + toJson, most of it allocating Value/Struct messages only to turn them into JSON.
+//
+// The values are exactly those of sendInputFromProto(fromBinary(bytes)) (src/rpc/mapping.ts), and
+// the decoder fails exactly where fromBinary throws. That includes protobuf-es's own ways:
+// - a known field is read as its declared type whatever the wire type says;
+// - a sub-message may read past its declared length (only the buffer's end is checked);
+// - a map entry ignores, without skipping, fields other than key (1) and value (2);
+// - a singular message field seen twice is merged (a Struct gains keys, a ListValue items);
+// - strings must be valid UTF-8 (proto3), and a leading byte-order mark is dropped (TextDecoder);
+// - a Struct key "__proto__" never becomes an own property, so it is not in the JSON;
+// - messages nest at most 100 deep, counting the request itself.
+// test/server/send-proto-decoder.test.ts checks all this against protobuf-es on generated and
+// fuzzed messages. Pure: no I/O.
+import { Buffer } from "node:buffer";
+import { AppError } from "../domain/errors.js";
+import { UnrepresentableMetadata } from "../domain/metadata.js";
+import type { RawEvent } from "../domain/types.js";
+import { parseOrganizationId } from "../service/auth.js";
+import type { SendInput } from "../service/send-lead-events.js";
+
+/** The request as decoded; organizationId is still the raw int64 (validated by sendInputOf). */
+export interface DecodedSendRequest {
+  organizationId: bigint;
+  eventType: string;
+  events: RawEvent[];
+  validateOnly: boolean;
+}
+
+/** The SendInput of a decoded request; a negative or oversized organizationId is INVALID_ARGUMENT. */
+export function sendInputOf(req: DecodedSendRequest): SendInput {
+  return { organizationId: parseOrganizationId(req.organizationId), eventType: req.eventType, events: req.events, validateOnly: req.validateOnly };
+}
+
+/** Decodes SendLeadEventsRequest bytes; malformed bytes are INVALID_ARGUMENT saying what and where. */
+export function decodeSendRequest(bytes: Uint8Array): DecodedSendRequest {
+  const reader = new WireReader(bytes);
+  try {
+    return reader.request();
+  } catch (err) {
+    if (err instanceof MalformedWire) {
+      throw new AppError("invalid_argument", "PROTOBUF_INVALID", `the request is not a valid leadevents.v1.SendLeadEventsRequest: ${err.message} at byte ${err.offset}`);
+    }
+    throw err;
+  }
+}
+
+class MalformedWire extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(message);
+  }
+}
+
+// protobuf-es's default recursion limit (makeReadContext).
+const MAX_DEPTH = 100;
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LENGTH = 2;
+const WIRE_START_GROUP = 3;
+const WIRE_END_GROUP = 4;
+const WIRE_FIXED32 = 5;
+
+/** A google.protobuf.Value whose kind was never set: toJson refuses it. */
+const EMPTY_VALUE: unique symbol = Symbol("empty google.protobuf.Value");
+type Decoded = null | number | string | boolean | DecodedObject | Decoded[] | typeof EMPTY_VALUE;
+interface DecodedObject {
+  [key: string]: Decoded;
+}
+
+// Word for word what mapping.ts's metadataToJson puts in the row's reject reason.
+const UNREPRESENTABLE = "not representable as JSON (NaN, Infinity, or nested too deeply)";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+const KEY_CACHE_SIZE = 256;
+const MAX_CACHED_KEY = 32;
+
+/** Buffer's latin1Slice (undocumented in @types/node): the cheapest way to make a string of ASCII bytes. */
+interface Latin1Buffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+}
+
+class WireReader {
+  private pos = 0;
+  private readonly len: number;
+  private readonly buf: Latin1Buffer;
+  private readonly view: DataView;
+  private readonly keys: (string | undefined)[] = new Array(KEY_CACHE_SIZE);
+  /** Set when the current event's metadata may hold an empty Value or a non-finite number. */
+  private suspect = false;
+  private field = 0;
+  private wire = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.buf = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as Latin1Buffer;
+    this.len = bytes.byteLength;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private fail(message: string): never {
+    throw new MalformedWire(message, Math.min(this.pos, this.len));
+  }
+
+  /** leadevents.v1.SendLeadEventsRequest, the whole buffer, depth 1. */
+  request(): DecodedSendRequest {
+    const out: DecodedSendRequest = { organizationId: 0n, eventType: "", events: [], validateOnly: false };
+    const end = this.len;
+    while (this.pos < end) {
+      this.tag();
+      switch (this.field) {
+        case 1:
+          out.organizationId = this.int64();
+          break;
+        case 2:
+          out.eventType = this.string();
+          break;
+        case 3:
+          out.events.push(this.leadEvent(2));
+          break;
+        case 4:
+          out.validateOnly = this.bool();
+          break;
+        default:
+          this.skip(this.wire, this.field, MAX_DEPTH - 1);
+      }
+    }
+    return out;
+  }
+
+  /** The length prefix of a sub-message at `depth`, and where it ends. */
+  private enter(depth: number): number {
+    const length = this.uint32();
+    if (depth > MAX_DEPTH) this.fail(`messages nested deeper than ${MAX_DEPTH} levels`);
+    return this.pos + length;
+  }
+
+  private leadEvent(depth: number): RawEvent {
+    const end = this.enter(depth);
+    let phoneE164 = "";
+    let occurredAt = "";
+    let eventType: string | undefined;
+    let metadataJson = "";
+    let metadata: Decoded = EMPTY_VALUE;
+    let hasMetadata = false;
+    this.suspect = false;
+    while (this.pos < end) {
+      this.tag();
+      switch (this.field) {
+        case 1:
+          phoneE164 = this.string();
+          break;
+        case 2:
+          occurredAt = this.string();
+          break;
+        case 3:
+          metadata = this.value(depth + 1, metadata);
+          hasMetadata = true;
+          break;
+        case 4:
+          eventType = this.string();
+          break;
+        case 5:
+          metadataJson = this.string();
+          break;
+        default:
+          this.skip(this.wire, this.field, MAX_DEPTH - depth);
+      }
+    }
+    return {
+      phoneE164,
+      occurredAt,
+      eventType,
+      metadata: !hasMetadata ? undefined : this.suspect && hasNonJson(metadata) ? new UnrepresentableMetadata(UNREPRESENTABLE) : metadata,
+      metadataJson,
+    };
+  }
+
+  /**
+   * google.protobuf.Value as its JSON value, merged into `into` (what the same field held
+   * before, EMPTY_VALUE for a fresh message) the way protobuf-es merges a repeated message field.
+   */
+  private value(depth: number, into: Decoded): Decoded {
+    const end = this.enter(depth);
+    let v = into;
+    while (this.pos < end) {
+      this.tag();
+      switch (this.field) {
+        case 1: // null_value: any enum number
+          this.uint32();
+          v = null;
+          break;
+        case 2:
+          v = this.double();
+          if (!Number.isFinite(v)) this.suspect = true;
+          break;
+        case 3:
+          v = this.string();
+          break;
+        case 4:
+          v = this.bool();
+          break;
+        case 5:
+          v = this.struct(depth + 1, isObject(v) ? v : {});
+          break;
+        case 6:
+          v = this.list(depth + 1, Array.isArray(v) ? v : []);
+          break;
+        default:
+          this.skip(this.wire, this.field, MAX_DEPTH - depth);
+      }
+    }
+    if (v === EMPTY_VALUE) this.suspect = true;
+    return v;
+  }
+
+  /** google.protobuf.Struct: map<string, Value> fields = 1. */
+  private struct(depth: number, into: DecodedObject): DecodedObject {
+    const end = this.enter(depth);
+    while (this.pos < end) {
+      this.tag();
+      if (this.field === 1) this.structEntry(depth, into);
+      else this.skip(this.wire, this.field, MAX_DEPTH - depth);
+    }
+    return into;
+  }
+
+  /** One map entry: not a message of its own (no depth), unknown fields read as tags (protobuf-es's readMapEntry). */
+  private structEntry(depth: number, into: DecodedObject): void {
+    const length = this.uint32();
+    const end = this.pos + length;
+    let key = "";
+    let val: Decoded = EMPTY_VALUE;
+    while (this.pos < end) {
+      this.tag();
+      if (this.field === 1) key = this.key();
+      else if (this.field === 2) val = this.value(depth + 1, EMPTY_VALUE);
+    }
+    if (val === EMPTY_VALUE) this.suspect = true;
+    // protobuf-es assigns into a plain object: "__proto__" sets its prototype instead of a key.
+    if (key !== "__proto__") into[key] = val;
+  }
+
+  /** google.protobuf.ListValue: repeated Value values = 1. */
+  private list(depth: number, into: Decoded[]): Decoded[] {
+    const end = this.enter(depth);
+    while (this.pos < end) {
+      this.tag();
+      if (this.field === 1) into.push(this.value(depth + 1, EMPTY_VALUE));
+      else this.skip(this.wire, this.field, MAX_DEPTH - depth);
+    }
+    return into;
+  }
+
+  // ---- wire primitives, each failing where protobuf-es's BinaryReader throws ----
+
+  private tag(): void {
+    const start = this.pos;
+    const tag = this.uint32();
+    const read = this.pos - start;
+    if (read > 5 || (read === 5 && this.buf[this.pos - 1]! > 0x0f)) {
+      this.pos = start;
+      this.fail("invalid tag (varint overflows uint32)");
+    }
+    this.field = tag >>> 3;
+    this.wire = tag & 7;
+    if (this.field <= 0 || this.wire > 5) {
+      this.pos = start;
+      this.fail(`invalid tag (field number ${this.field}, wire type ${this.wire})`);
+    }
+  }
+
+  /** A varint's low 32 bits, unsigned; at most 10 bytes. */
+  private uint32(): number {
+    const buf = this.buf;
+    let pos = this.pos;
+    if (pos >= this.len) this.fail("unexpected end of data");
+    let b = buf[pos++]!;
+    if (b < 0x80) {
+      this.pos = pos;
+      return b;
+    }
+    let result = b & 0x7f;
+    for (let i = 1; i < 10; i++) {
+      if (pos >= this.len) this.fail("unexpected end of data");
+      b = buf[pos++]!;
+      if (i < 4) result |= (b & 0x7f) << (7 * i);
+      else if (i === 4) result |= (b & 0x0f) << 28;
+      if (b < 0x80) {
+        this.pos = pos;
+        return result >>> 0;
+      }
+    }
+    this.pos = pos;
+    return this.fail("invalid varint");
+  }
+
+  /** A full 64-bit varint as [low, high] 32-bit halves (protobuf-es's varint64read). */
+  private varint64(): [number, number] {
+    const buf = this.buf;
+    let lo = 0;
+    let hi = 0;
+    let b: number;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (this.pos >= this.len) this.fail("unexpected end of data");
+      b = buf[this.pos++]!;
+      lo |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return [lo, hi];
+    }
+    if (this.pos >= this.len) this.fail("unexpected end of data");
+    b = buf[this.pos++]!;
+    lo |= (b & 0x0f) << 28;
+    hi = (b & 0x70) >> 4;
+    if ((b & 0x80) === 0) return [lo, hi];
+    for (let shift = 3; shift <= 31; shift += 7) {
+      if (this.pos >= this.len) this.fail("unexpected end of data");
+      b = buf[this.pos++]!;
+      hi |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return [lo, hi];
+    }
+    return this.fail("invalid varint");
+  }
+
+  private int64(): bigint {
+    const [lo, hi] = this.varint64();
+    return BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+  }
+
+  private bool(): boolean {
+    const [lo, hi] = this.varint64();
+    return lo !== 0 || hi !== 0;
+  }
+
+  private double(): number {
+    if (this.pos + 8 > this.len) this.fail("unexpected end of data");
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  /** A length-delimited field's bytes: advances past them and returns where they start. */
+  private span(): number {
+    const length = this.uint32();
+    const start = this.pos;
+    if (start + length > this.len) this.fail("unexpected end of data");
+    this.pos = start + length;
+    return start;
+  }
+
+  private string(): string {
+    const start = this.span();
+    return this.text(start, this.pos);
+  }
+
+  /**
+   * A Struct key. The same few keys repeat in every event of a batch: one string per key
+   * (already internalized as a property name) instead of one per occurrence.
+   */
+  private key(): string {
+    const start = this.span();
+    const end = this.pos;
+    const length = end - start;
+    if (length > MAX_CACHED_KEY) return this.text(start, end);
+    const buf = this.buf;
+    let hash = length;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) return this.utf8(start, end);
+      hash = (hash * 31 + c) | 0;
+    }
+    const slot = hash & (KEY_CACHE_SIZE - 1);
+    const cached = this.keys[slot];
+    if (cached !== undefined && cached.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (cached.charCodeAt(i) !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    return (this.keys[slot] = buf.latin1Slice(start, end));
+  }
+
+  /** ASCII is copied as is; anything else goes through the strict TextDecoder protobuf-es uses. */
+  private text(start: number, end: number): string {
+    const buf = this.buf;
+    for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return this.utf8(start, end);
+    return buf.latin1Slice(start, end);
+  }
+
+  private utf8(start: number, end: number): string {
+    try {
+      return strictUtf8.decode(this.buf.subarray(start, end));
+    } catch {
+      this.pos = start;
+      return this.fail("a string field is not valid UTF-8");
+    }
+  }
+
+  /** Skips an unknown field (protobuf-es's BinaryReader.skip, groups included). */
+  private skip(wire: number, field: number, recursionLimit: number): void {
+    switch (wire) {
+      case WIRE_VARINT:
+        // No 10-byte limit here, as in protobuf-es: runs to the first byte without the high bit.
+        for (;;) {
+          if (this.pos >= this.len) this.fail("unexpected end of data");
+          if ((this.buf[this.pos++]! & 0x80) === 0) break;
+        }
+        break;
+      case WIRE_FIXED64:
+        this.pos += 8;
+        break;
+      case WIRE_FIXED32:
+        this.pos += 4;
+        break;
+      case WIRE_LENGTH: {
+        const length = this.uint32(); // read first: `this.pos += this.uint32()` would add to the old pos
+        this.pos += length;
+        break;
+      }
+      case WIRE_START_GROUP:
+        if (recursionLimit <= 0) this.fail(`groups nested deeper than ${MAX_DEPTH} levels`);
+        for (;;) {
+          this.tag();
+          if (this.wire === WIRE_END_GROUP) {
+            if (this.field !== field) this.fail("invalid end-group tag");
+            break;
+          }
+          const f = this.field;
+          this.skip(this.wire, f, recursionLimit - 1);
+        }
+        break;
+      default: // WIRE_END_GROUP without a group
+        this.fail(`unexpected wire type ${wire} for field ${field}`);
+    }
+    if (this.pos > this.len) this.fail("unexpected end of data");
+  }
+}
+
+function isObject(v: Decoded): v is DecodedObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Whether toJson would refuse the value: an empty Value, NaN or an infinity anywhere in it. */
+function hasNonJson(v: Decoded): boolean {
+  if (v === EMPTY_VALUE) return true;
+  if (typeof v === "number") return !Number.isFinite(v);
+  if (typeof v !== "object" || v === null) return false;
+  if (Array.isArray(v)) return v.some(hasNonJson);
+  for (const key of Object.keys(v)) if (hasNonJson(v[key]!)) return true;
+  return false;
+}

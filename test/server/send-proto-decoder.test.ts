@@ -1,0 +1,340 @@
+// The hand-written SendLeadEventsRequest decoder against the path it replaces,
+// sendInputFromProto(fromBinary(...)): the same SendInput for every message protobuf-es accepts
+// (metadata key order included), and a refusal wherever protobuf-es throws.
+import { isDeepStrictEqual } from "node:util";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { describe, expect, it } from "vitest";
+import { SendLeadEventsRequestSchema } from "../../gen/leadevents/v1/lead_event_service_pb.js";
+import { AppError } from "../../src/domain/errors.js";
+import { checkMetadata } from "../../src/domain/metadata.js";
+import { sendInputFromProto } from "../../src/rpc/mapping.js";
+import { decodeSendRequest, sendInputOf } from "../../src/server/send-proto-decoder.js";
+import { makeBatch, prng, protoBytes, protoRequest } from "../bench/data.js";
+
+type Outcome = { malformed: true } | { input: unknown; metadataText: string[] } | { refused: string };
+
+function metadataTexts(input: { events: readonly { metadata?: unknown }[] }): string[] {
+  // JSON.stringify keeps key order, which isDeepStrictEqual ignores; the stored text depends on it.
+  return input.events.map((e) => String(JSON.stringify(e.metadata)));
+}
+
+function viaProtobufEs(bytes: Uint8Array): Outcome {
+  let msg;
+  try {
+    msg = fromBinary(SendLeadEventsRequestSchema, bytes);
+  } catch {
+    return { malformed: true };
+  }
+  try {
+    const input = sendInputFromProto(msg);
+    return { input, metadataText: metadataTexts(input) };
+  } catch (err) {
+    return { refused: (err as AppError).reason };
+  }
+}
+
+function viaDecoder(bytes: Uint8Array): Outcome {
+  let decoded;
+  try {
+    decoded = decodeSendRequest(bytes);
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== "invalid_argument" || err.reason !== "PROTOBUF_INVALID") throw err;
+    return { malformed: true };
+  }
+  try {
+    const input = sendInputOf(decoded);
+    return { input, metadataText: metadataTexts(input) };
+  } catch (err) {
+    return { refused: (err as AppError).reason };
+  }
+}
+
+function expectSame(bytes: Uint8Array, label = ""): Outcome {
+  const expected = viaProtobufEs(bytes);
+  const actual = viaDecoder(bytes);
+  if (!isDeepStrictEqual(actual, expected)) {
+    // Show both in full (toEqual alone treats -0 and 0, and key order, as equal).
+    expect({ label, hex: Buffer.from(bytes).toString("hex"), actual }).toEqual({ label, hex: Buffer.from(bytes).toString("hex"), actual: expected });
+    throw new Error(`decoder differs from protobuf-es for ${label} ${Buffer.from(bytes).toString("hex")}`);
+  }
+  return expected;
+}
+
+const LD = WireType.LengthDelimited;
+
+/** Writes a message with `fill` inside a length-delimited field. */
+function sub(w: BinaryWriter, field: number, fill: (w: BinaryWriter) => void): BinaryWriter {
+  w.tag(field, LD).fork();
+  fill(w);
+  return w.join();
+}
+
+const bytesOf = (fill: (w: BinaryWriter) => void) => {
+  const w = new BinaryWriter();
+  fill(w);
+  return w.finish();
+};
+
+const event = (fill: (w: BinaryWriter) => void) => bytesOf((w) => sub(w, 3, fill));
+const metadataOf = (fill: (w: BinaryWriter) => void) => event((w) => sub(w, 3, fill));
+const structOf = (...entries: ((w: BinaryWriter) => void)[]) => metadataOf((w) => sub(w, 5, (s) => entries.forEach((e) => sub(s, 1, e))));
+const entry = (key: string, value: (w: BinaryWriter) => void) => (w: BinaryWriter) => {
+  w.tag(1, LD).string(key);
+  sub(w, 2, value);
+};
+const str = (s: string) => (w: BinaryWriter) => void w.tag(3, LD).string(s);
+const num = (n: number) => (w: BinaryWriter) => void w.tag(2, WireType.Bit64).double(n);
+
+function firstEvent(o: Outcome): any {
+  if (!("input" in o)) throw new Error(`expected a decoded message, got ${JSON.stringify(o)}`);
+  return (o.input as any).events[0];
+}
+
+describe("SendLeadEventsRequest decoder", () => {
+  it("decodes a realistic batch exactly like fromBinary + sendInputFromProto", () => {
+    const batch = makeBatch(2000, 150, 7, 1_800_000_000_000_000);
+    const req = protoRequest(42, "webinar_attended", batch);
+    req.events[3]!.eventType = "own_type";
+    req.events[4]!.eventType = "";
+    req.events[5]!.metadataJson = '{"a":1}';
+    req.validateOnly = true;
+    const out = expectSame(protoBytes(req));
+    expect((out as any).input.organizationId).toBe(42);
+    expect((out as any).input.events).toHaveLength(2000);
+  });
+
+  it("gives proto3 defaults for absent fields, and tells an absent optional eventType from an empty one", () => {
+    const out = expectSame(bytesOf((w) => {
+      sub(w, 3, () => {});
+      sub(w, 3, (e) => e.tag(4, LD).string(""));
+    }));
+    expect(out).toMatchObject({ input: { organizationId: undefined, eventType: "", validateOnly: false } });
+    const events = (out as any).input.events;
+    expect(events[0]).toStrictEqual({ phoneE164: "", occurredAt: "", eventType: undefined, metadata: undefined, metadataJson: "" });
+    expect(events[1].eventType).toBe("");
+    expectSame(new Uint8Array(0));
+  });
+
+  it("skips unknown fields of every wire type at every level, groups included", () => {
+    const unknowns = (w: BinaryWriter) => {
+      w.tag(90, WireType.Varint).uint32(300);
+      w.tag(91, WireType.Bit64).fixed64(7n);
+      w.tag(92, WireType.Bit32).fixed32(7);
+      w.tag(93, LD).string("ignored");
+      w.tag(94, WireType.StartGroup).tag(1, WireType.Varint).uint32(1).tag(95, WireType.StartGroup).tag(95, WireType.EndGroup).tag(94, WireType.EndGroup);
+    };
+    const out = expectSame(bytesOf((w) => {
+      unknowns(w);
+      w.tag(2, LD).string("batch_type");
+      sub(w, 3, (e) => {
+        unknowns(e);
+        e.tag(1, LD).string("+14155550132");
+        sub(e, 3, (v) => {
+          unknowns(v);
+          sub(v, 5, (s) => {
+            unknowns(s);
+            sub(s, 1, entry("list", (lv) => sub(lv, 6, (l) => {
+              unknowns(l);
+              sub(l, 1, (x) => { unknowns(x); num(1)(x); });
+            })));
+          });
+        });
+      });
+    }));
+    expect(firstEvent(out).metadata).toEqual({ list: [1] });
+  });
+
+  it("lets the last occurrence of a scalar win and merges a repeated metadata field the protobuf way", () => {
+    const out = expectSame(bytesOf((w) => {
+      w.tag(1, WireType.Varint).int64(5).tag(1, WireType.Varint).int64(6);
+      w.tag(4, WireType.Varint).bool(true).tag(4, WireType.Varint).bool(false);
+      sub(w, 3, (e) => {
+        e.tag(1, LD).string("first").tag(1, LD).string("second");
+        sub(e, 3, (v) => sub(v, 5, (s) => { sub(s, 1, entry("a", num(1))); sub(s, 1, entry("b", num(2))); }));
+        sub(e, 3, (v) => sub(v, 5, (s) => { sub(s, 1, entry("a", num(3))); sub(s, 1, entry("10", num(4))); }));
+      });
+      sub(w, 3, (e) => {
+        sub(e, 3, (v) => sub(v, 6, (l) => sub(l, 1, num(1))));
+        sub(e, 3, (v) => sub(v, 6, (l) => sub(l, 1, num(2))));
+      });
+      sub(w, 3, (e) => {
+        sub(e, 3, (v) => v.tag(1, WireType.Varint).int32(0));
+        sub(e, 3, () => {}); // an empty Value merged into null stays null
+      });
+    }));
+    const input = (out as any).input;
+    expect(input.organizationId).toBe(6);
+    expect(input.validateOnly).toBe(false);
+    expect(input.events[0].phoneE164).toBe("second");
+    expect((out as any).metadataText[0]).toBe('{"10":4,"a":3,"b":2}');
+    expect(input.events[1].metadata).toEqual([1, 2]);
+    expect(input.events[2].metadata).toBeNull();
+  });
+
+  it("turns NaN, Infinity and empty Values into unrepresentable metadata, unless a later value replaces them", () => {
+    const nan = firstEvent(expectSame(structOf(entry("x", num(NaN)))));
+    expect(checkMetadata(nan.metadata)).toMatchObject({ ok: false, code: "invalid_metadata", reason: "invalid metadata: not representable as JSON (NaN, Infinity, or nested too deeply)" });
+    expectSame(structOf(entry("x", num(-Infinity))));
+    expectSame(structOf(entry("x", () => {})));
+    expectSame(metadataOf(() => {}));
+    expectSame(structOf((w) => void w.tag(1, LD).string("no value")));
+    expectSame(metadataOf((w) => sub(w, 6, (l) => sub(l, 1, () => {}))));
+    const replaced = firstEvent(expectSame(structOf(entry("x", num(NaN)), entry("x", num(1)))));
+    expect(replaced.metadata).toEqual({ x: 1 });
+    const negativeZero = firstEvent(expectSame(structOf(entry("z", num(-0)))));
+    expect(Object.is(negativeZero.metadata.z, -0)).toBe(true);
+  });
+
+  it("drops a __proto__ key as protobuf-es does, and keeps integer-like keys first as JavaScript orders them", () => {
+    const out = expectSame(structOf(entry("b", str("1")), entry("__proto__", str("2")), entry("7", str("3")), entry("constructor", str("4"))));
+    expect((out as any).metadataText[0]).toBe('{"7":"3","b":"1","constructor":"4"}');
+    expect(Object.getPrototypeOf(firstEvent(out).metadata)).toBe(Object.prototype);
+  });
+
+  it("reads a known field as its declared type whatever its wire type, as protobuf-es does", () => {
+    expectSame(bytesOf((w) => w.tag(1, LD).uint32(5)));
+    expectSame(bytesOf((w) => w.tag(4, WireType.Bit64).uint32(1)));
+    // validate_only in the packed encoding of a repeated bool: read as one varint (the length),
+    // then the packed bytes as tags.
+    expectSame(bytesOf((w) => w.tag(4, LD).fork().bool(true).bool(false).join()));
+    expectSame(bytesOf((w) => w.tag(4, LD).fork().uint32(8).uint32(1).join()));
+    expectSame(event((e) => e.tag(1, WireType.Varint).uint32(1).raw(new Uint8Array([0x41]))));
+    expectSame(event((e) => e.tag(3, WireType.StartGroup).uint32(0)));
+    expectSame(structOf((w) => w.tag(2, WireType.Varint).uint32(0)));
+  });
+
+  it("reads map entries the protobuf-es way: key and value in any order, defaults, other fields not skipped", () => {
+    expectSame(structOf((w) => { sub(w, 2, str("v")); w.tag(1, LD).string("k"); }));
+    expectSame(structOf((w) => sub(w, 2, str("v"))));
+    expectSame(structOf((w) => { w.tag(1, LD).string("k"); w.tag(3, WireType.Varint).uint32(8); sub(w, 2, str("v")); }));
+    expectSame(structOf((w) => { w.tag(1, LD).string("k"); w.tag(3, WireType.Varint).uint32(1); }));
+  });
+
+  it("handles UTF-8 like protobuf-es: multi-byte text, a dropped byte-order mark, invalid bytes refuse the call", () => {
+    const text = firstEvent(expectSame(event((e) => e.tag(1, LD).string("\u{feff}+1 415 555 0132 é 😀"))));
+    expect(text.phoneE164).toBe("+1 415 555 0132 é 😀");
+    expectSame(structOf(entry("ключ", str("значение"))));
+    for (const bad of [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
+      expect(expectSame(event((e) => e.tag(1, LD).bytes(new Uint8Array(bad))))).toEqual({ malformed: true });
+      expect(expectSame(structOf((w) => w.tag(1, LD).bytes(new Uint8Array(bad))))).toEqual({ malformed: true });
+      expect(expectSame(bytesOf((w) => w.tag(2, LD).bytes(new Uint8Array(bad))))).toEqual({ malformed: true });
+    }
+  });
+
+  it("refuses organization ids the service refuses, after decoding", () => {
+    expect(expectSame(bytesOf((w) => w.tag(1, WireType.Varint).int64(-1)))).toEqual({ refused: "ORGANIZATION_ID_INVALID" });
+    expect(expectSame(bytesOf((w) => w.tag(1, WireType.Varint).int64(2n ** 60n)))).toEqual({ refused: "ORGANIZATION_ID_INVALID" });
+  });
+
+  it("allows 100 nested messages and refuses 101, like protobuf-es's recursion limit", () => {
+    // request(1) > event(2) > Value(3) > Struct(4) > Value(5) ...: n JSON levels use 3 + 2n messages.
+    const nested = (levels: number) =>
+      metadataOf(function fill(w: BinaryWriter, level = levels) {
+        if (level === 0) return void w.tag(4, WireType.Varint).bool(true);
+        sub(w, 6, (l) => sub(l, 1, (v) => fill(v, level - 1)));
+      } as (w: BinaryWriter) => void);
+    expect(expectSame(nested(48))).toHaveProperty("input");
+    expect(expectSame(nested(49))).toEqual({ malformed: true });
+    const err = (() => {
+      try {
+        decodeSendRequest(nested(49));
+      } catch (e) {
+        return e as AppError;
+      }
+    })();
+    expect(err?.message).toMatch(/nested deeper than 100 levels/);
+  });
+
+  it("refuses every truncation of a message that needs its end", () => {
+    const whole = toBinary(SendLeadEventsRequestSchema, create(SendLeadEventsRequestSchema, {
+      organizationId: 300n,
+      eventType: "t",
+      events: [{ phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", metadata: { kind: { case: "numberValue", value: 1.5 } }, eventType: "x" }],
+      validateOnly: true,
+    }));
+    for (let n = 0; n < whole.length; n++) expectSame(whole.subarray(0, n), `prefix ${n}`);
+  });
+
+  it("matches protobuf-es on thousands of generated and mutated messages", () => {
+    const rand = prng(20261203);
+    const int = (n: number) => Math.floor(rand() * n);
+    const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+    const KEYS = ["a", "b", "campaign", "1", "10", "__proto__", "constructor", "", "ключ", "😀", "toString", "a"];
+    const STRINGS = ["", "x", "+14155550132", "2026-11-30T18:34:00Z", "é", "\u{feff}bom", "\u0000", "😀", "a".repeat(40)];
+    const NUMBERS = [0, -0, 1.5, -2, 1e300, NaN, Infinity, -Infinity, 2 ** 53 + 2];
+
+    const unknown = (w: BinaryWriter) => {
+      const f = 6 + int(40);
+      switch (int(5)) {
+        case 0: return void w.tag(f, WireType.Varint).uint32(int(1e6));
+        case 1: return void w.tag(f, WireType.Bit64).double(rand());
+        case 2: return void w.tag(f, WireType.Bit32).fixed32(int(1e6));
+        case 3: return void w.tag(f, LD).string(pick(STRINGS));
+        default: return void w.tag(f, WireType.StartGroup).tag(1, WireType.Varint).uint32(1).tag(f, WireType.EndGroup);
+      }
+    };
+    const value = (w: BinaryWriter, depth: number): void => {
+      const fields = rand() < 0.1 ? 0 : rand() < 0.85 ? 1 : 2;
+      for (let i = 0; i < fields; i++) {
+        const kind = depth > 3 ? int(4) : int(7);
+        if (kind === 0) w.tag(1, WireType.Varint).int32(int(3));
+        else if (kind === 1) w.tag(2, WireType.Bit64).double(pick(NUMBERS));
+        else if (kind === 2) w.tag(3, LD).string(pick(STRINGS));
+        else if (kind === 3) w.tag(4, WireType.Varint).bool(rand() < 0.5);
+        else if (kind === 4) sub(w, 5, (s) => { for (let n = int(4); n > 0; n--) sub(s, 1, (e) => {
+          const k = pick(KEYS);
+          if (rand() < 0.5) { e.tag(1, LD).string(k); sub(e, 2, (v) => value(v, depth + 1)); }
+          else { sub(e, 2, (v) => value(v, depth + 1)); if (rand() < 0.9) e.tag(1, LD).string(k); }
+        }); });
+        else if (kind === 5) sub(w, 6, (l) => { for (let n = int(4); n > 0; n--) sub(l, 1, (v) => value(v, depth + 1)); });
+        else unknown(w);
+      }
+    };
+    const message = () => bytesOf((w) => {
+      const order = [0, 1, 2, 3, 4].sort(() => rand() - 0.5);
+      for (const f of order) {
+        if (rand() < 0.3) continue;
+        if (f === 0) w.tag(1, WireType.Varint).int64(pick([0n, 1n, 42n, -5n, 2n ** 63n - 1n]));
+        else if (f === 1) w.tag(2, LD).string(pick(STRINGS));
+        else if (f === 3) w.tag(4, WireType.Varint).bool(rand() < 0.5);
+        else if (f === 4) unknown(w);
+        else for (let n = int(4); n > 0; n--) sub(w, 3, (e) => {
+          for (let k = int(7); k > 0; k--) {
+            const g = int(7);
+            if (g === 0) e.tag(1, LD).string(pick(STRINGS));
+            else if (g === 1) e.tag(2, LD).string(pick(STRINGS));
+            else if (g === 2) sub(e, 3, (v) => value(v, 0));
+            else if (g === 3) e.tag(4, LD).string(pick(STRINGS));
+            else if (g === 4) e.tag(5, LD).string(pick(['{"a":1}', "", "not json"]));
+            else if (g === 5) e.tag(1 + int(5), pick([WireType.Varint, WireType.Bit32, WireType.Bit64])).uint32(int(300));
+            else unknown(e);
+          }
+        });
+      }
+    });
+
+    let decoded = 0;
+    let malformed = 0;
+    for (let i = 0; i < 3000; i++) {
+      const bytes = message();
+      if ("input" in expectSame(bytes, `generated #${i}`)) decoded++;
+      // Mutations: a flipped byte, a random byte inserted, a random cut, or random garbage.
+      for (let m = 0; m < 4; m++) {
+        const copy = Uint8Array.from(bytes);
+        let mutated: Uint8Array = copy;
+        const at = int(Math.max(1, copy.length));
+        switch (int(4)) {
+          case 0: if (copy.length) copy[at] = copy[at]! ^ (1 << int(8)); break;
+          case 1: mutated = new Uint8Array([...copy.subarray(0, at), int(256), ...copy.subarray(at)]); break;
+          case 2: mutated = copy.subarray(0, at); break;
+          default: mutated = Uint8Array.from({ length: int(24) }, () => int(256));
+        }
+        if ("malformed" in expectSame(mutated, `mutation ${m} of #${i}`)) malformed++;
+      }
+    }
+    // The generator must exercise both outcomes substantially.
+    expect(decoded).toBeGreaterThan(1200);
+    expect(malformed).toBeGreaterThan(2000);
+  });
+});
