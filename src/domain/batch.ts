@@ -35,13 +35,24 @@ export function checkBatchEventType(raw: unknown): { ok: true; value: string | u
   return checkEventType(raw);
 }
 
+/** Events that arrive a chunk at a time (a request body parsed lazily); `chunks()` may be called again and starts over. */
+export interface EventStream {
+  chunks(size: number): Generator<RawEvent[]>;
+}
+
+/** Splits an array into chunks of `size` (the last one shorter). */
+export function* chunksOf<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
 /**
- * Validates a batch lazily, chunk by chunk, so a caller can hand each chunk's rows on (to a
- * database COPY) while the next chunk is being validated. Counts the rejects as it goes; the
- * counts are final once every chunk has been taken.
+ * Validates a batch lazily, one chunk of events at a time, so a caller can hand each chunk's
+ * rows on (to a database COPY) while the next chunk is being read and validated. Counts as it
+ * goes; the counts are final once every chunk has been taken.
  */
 export class BatchValidation {
-  readonly received: number;
+  /** Events seen so far. */
+  received = 0;
   /** Rows that passed validation so far (in-call repeats included). */
   valid = 0;
   rejected = 0;
@@ -49,31 +60,28 @@ export class BatchValidation {
   readonly rejects: RowReject[] = [];
 
   constructor(
-    private readonly events: readonly RawEvent[],
+    private readonly events: Iterable<readonly RawEvent[]>,
     private readonly batchEventType: string | undefined,
     private readonly ctx: ValidationContext,
-  ) {
-    this.received = events.length;
-  }
+  ) {}
 
-  /** The valid rows in input order, at most `size` per chunk. Iterate once. */
-  *chunks(size: number): Generator<ValidRow[]> {
-    let chunk: ValidRow[] = [];
-    for (let i = 0; i < this.events.length; i++) {
-      const result = validateEvent(this.events[i] ?? {}, i, this.batchEventType, this.ctx);
-      if (!result.ok) {
-        this.rejected++;
-        if (this.rejects.length < MAX_REPORTED_REJECTS) this.rejects.push(result.reject);
-        continue;
+  /** The valid rows of each chunk of events, in input order (chunks with none are skipped). Iterate once. */
+  *validChunks(): Generator<ValidRow[]> {
+    for (const events of this.events) {
+      const rows: ValidRow[] = [];
+      for (let k = 0; k < events.length; k++) {
+        const i = this.received++;
+        const result = validateEvent(events[k] ?? {}, i, this.batchEventType, this.ctx);
+        if (!result.ok) {
+          this.rejected++;
+          if (this.rejects.length < MAX_REPORTED_REJECTS) this.rejects.push(result.reject);
+          continue;
+        }
+        this.valid++;
+        rows.push(result.row);
       }
-      this.valid++;
-      chunk.push(result.row);
-      if (chunk.length === size) {
-        yield chunk;
-        chunk = [];
-      }
+      if (rows.length > 0) yield rows;
     }
-    if (chunk.length > 0) yield chunk;
   }
 }
 
@@ -86,11 +94,11 @@ export class BatchValidation {
  * LeadEventStore), which is what keeps concurrent writers from deadlocking.
  */
 export function planBatch(events: readonly RawEvent[], batchEventType: string | undefined, ctx: ValidationContext): BatchPlan {
-  const validation = new BatchValidation(events, batchEventType, ctx);
+  const validation = new BatchValidation([events], batchEventType, ctx);
   const rows: ValidRow[] = [];
   const seen = new Map<string, number>();
   const repeats: Array<{ index: number; firstIndex: number }> = [];
-  for (const chunk of validation.chunks(events.length || 1)) {
+  for (const chunk of validation.validChunks()) {
     for (const row of chunk) {
       // U+0000 cannot occur in a phone (digits), an eventType (no control characters) or a
       // number, so the joined key is unambiguous.

@@ -18,6 +18,8 @@ export { validateEvent, type ValidationContext, type EventResult } from "./valid
 export {
   planBatch,
   BatchValidation,
+  chunksOf,
+  type EventStream,
   firstOfEachKey,
   checkBatchEventType,
   MAX_EVENTS_PER_CALL,

@@ -45,12 +45,20 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The body as JSON; malformed UTF-8 or JSON is INVALID_ARGUMENT with where it failed. */
 export function parseJsonBody(body: Buffer): unknown {
-  let text: string;
+  return parseJsonText(decodeUtf8Body(body));
+}
+
+/** The body as text; malformed UTF-8 is INVALID_ARGUMENT. */
+export function decodeUtf8Body(body: Buffer): string {
   try {
-    text = utf8.decode(body);
+    return utf8.decode(body);
   } catch {
     throw new AppError("invalid_argument", "BODY_NOT_UTF8", "the body is not valid UTF-8");
   }
+}
+
+/** JSON text -> value; malformed JSON is INVALID_ARGUMENT with where it failed. */
+export function parseJsonText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {

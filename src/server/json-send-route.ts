@@ -10,8 +10,9 @@ import type { ServiceContext } from "../service/context.js";
 import { sendLeadEvents } from "../service/send-lead-events.js";
 import { CONNECT_STATUS, REST_STATUS, toAppError } from "../rpc/errors.js";
 import { sendResultToJson } from "../rpc/mapping.js";
-import { bodyTooLarge, MAX_BODY_BYTES, parseJsonBody, readBody, type NodeRequest } from "./body.js";
-import { organizationIdOf, sendInputFromJson } from "./send-body.js";
+import { bodyTooLarge, decodeUtf8Body, MAX_BODY_BYTES, parseJsonText, readBody, type NodeRequest } from "./body.js";
+import { organizationIdOf, sendInputFromEnvelope, sendInputFromJson } from "./send-body.js";
+import { LazyBodyFallback, openLazySendBody } from "./send-json-stream.js";
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 export type Envelope = "rest" | "connect";
@@ -25,15 +26,28 @@ export async function handleJsonSend(svc: ServiceContext, req: NodeRequest, res:
     const signature = header(req, SIGNATURE_HEADER);
     const bearer = signature === undefined ? await authenticateBearer(svc, header(req, "authorization")) : undefined;
     const body = await readBody(req);
-    const json = parseJsonBody(body);
+    const text = decodeUtf8Body(body);
+    // A large body is read lazily (see send-json-stream.ts); its members before events are parsed.
+    let lazy = openLazySendBody(text);
+    // A signed body names the organization whose keys to try: when that member is not before
+    // the events, read the body whole rather than guess.
+    if (lazy && signature !== undefined && organizationIdOf(lazy.envelope) === undefined) lazy = null;
+    const json = lazy ? lazy.envelope : parseJsonText(text);
     const caller = bearer ?? (await authenticateSignature(svc, {
       signature: signature!,
       timestamp: header(req, TIMESTAMP_HEADER),
       payload: body,
       organizationId: organizationIdOf(json),
     }));
-    const input = sendInputFromJson(json, query.get("validateOnly") === "true");
-    const result = await sendLeadEvents(svc, caller, input);
+    const validateOnlyParam = query.get("validateOnly") === "true";
+    let result;
+    try {
+      result = await sendLeadEvents(svc, caller, lazy ? sendInputFromEnvelope(lazy.envelope, lazy.events, validateOnlyParam) : sendInputFromJson(json, validateOnlyParam));
+    } catch (err) {
+      if (!(err instanceof LazyBodyFallback)) throw err;
+      // Nothing was stored: read the body whole (a malformed one gets its usual error here).
+      result = await sendLeadEvents(svc, caller, sendInputFromJson(parseJsonText(text), validateOnlyParam));
+    }
     writeJson(res, 200, sendResultToJson(result));
   } catch (err) {
     const app = toAppError(err, svc.log);

@@ -14,35 +14,38 @@ export function sendInputFromJson(body: unknown, validateOnlyParam: boolean): Se
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new AppError("invalid_argument", "BODY_INVALID", "the body must be a JSON object with organizationId, eventType and events");
   }
-  const o = body as Json;
-  const events = o.events;
+  const events = (body as Json).events;
   if (!Array.isArray(events)) throw new AppError("invalid_argument", "EVENTS_INVALID", "events must be an array of event objects");
   const raw: RawEvent[] = new Array(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    if (typeof e !== "object" || e === null || Array.isArray(e)) {
-      raw[i] = {};
-      continue;
-    }
-    const ev = e as Json;
-    const eventType = pick(ev, "eventType", "event_type");
-    raw[i] = {
-      phoneE164: pick(ev, "phoneE164", "phone_e164"),
-      occurredAt: pick(ev, "occurredAt", "occurred_at"),
-      eventType: eventType === null ? undefined : eventType,
-      metadata: ev.metadata,
-      ...metadataJsonOf(pick(ev, "metadataJson", "metadata_json")),
-    };
-  }
-  const validateOnly = pick(o, "validateOnly", "validate_only");
+  for (let i = 0; i < events.length; i++) raw[i] = rawEventFromJson(events[i]);
+  return sendInputFromEnvelope(body as Json, raw, validateOnlyParam);
+}
+
+/** The members other than events (organizationId, eventType, validateOnly), with events given apart. */
+export function sendInputFromEnvelope(envelope: Record<string, unknown>, events: SendInput["events"], validateOnlyParam: boolean): SendInput {
+  const validateOnly = pick(envelope, "validateOnly", "validate_only");
   if (validateOnly !== undefined && typeof validateOnly !== "boolean") {
     throw new AppError("invalid_argument", "VALIDATE_ONLY_INVALID", "validateOnly must be true or false");
   }
   return {
-    organizationId: parseOrganizationId(pick(o, "organizationId", "organization_id")),
-    eventType: pick(o, "eventType", "event_type") ?? undefined,
-    events: raw,
+    organizationId: parseOrganizationId(pick(envelope, "organizationId", "organization_id")),
+    eventType: pick(envelope, "eventType", "event_type") ?? undefined,
+    events,
     validateOnly: validateOnly === true || validateOnlyParam,
+  };
+}
+
+/** One element of `events` -> RawEvent; a non-object becomes an empty event (rejected as a row). */
+export function rawEventFromJson(e: unknown): RawEvent {
+  if (typeof e !== "object" || e === null || Array.isArray(e)) return {};
+  const ev = e as Json;
+  const eventType = pick(ev, "eventType", "event_type");
+  return {
+    phoneE164: pick(ev, "phoneE164", "phone_e164"),
+    occurredAt: pick(ev, "occurredAt", "occurred_at"),
+    eventType: eventType === null ? undefined : eventType,
+    metadata: ev.metadata,
+    ...metadataJsonOf(pick(ev, "metadataJson", "metadata_json")),
   };
 }
 

@@ -1,6 +1,6 @@
 // SendLeadEvents, shared by every transport: parsed request in, counted response out.
 import { AppError, invalidArgument, unauthenticated } from "../domain/errors.js";
-import { BatchValidation, checkBatchEventType, firstOfEachKey, MAX_EVENTS_PER_CALL, planBatch, type BatchPlan } from "../domain/batch.js";
+import { BatchValidation, checkBatchEventType, chunksOf, firstOfEachKey, MAX_EVENTS_PER_CALL, planBatch, type BatchPlan, type EventStream } from "../domain/batch.js";
 import { createPhoneNormalizer } from "../domain/phone.js";
 import { applyTombstones, distinctPhones } from "../domain/erasure.js";
 import type { RawEvent, RowReject } from "../domain/types.js";
@@ -12,7 +12,13 @@ import { COPY_CHUNK_ROWS, DirectCopyConflict, SMALL_BATCH_ROWS } from "../db/lea
 export interface SendInput {
   organizationId: number | undefined;
   eventType: unknown;
-  events: readonly RawEvent[];
+  /**
+   * The events: an array, or a stream that parses the request body a chunk at a time (the JSON
+   * route), so that the first rows reach the database while later ones are still being read.
+   * A stream throws AppError TOO_MANY_EVENTS past MAX_EVENTS_PER_CALL, and whatever its parser
+   * throws for a malformed body; nothing of the call is stored then.
+   */
+  events: readonly RawEvent[] | EventStream;
   validateOnly: boolean;
 }
 
@@ -27,10 +33,10 @@ export interface SendResult {
 
 export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input: SendInput): Promise<SendResult> {
   const organizationId = authorize(caller, "ingest", input.organizationId);
-  if (input.events.length > MAX_EVENTS_PER_CALL) {
-    throw new AppError("resource_exhausted", "TOO_MANY_EVENTS", `too many events: at most ${MAX_EVENTS_PER_CALL.toLocaleString("en-US")} per call, got ${input.events.length.toLocaleString("en-US")}`);
-  }
-  if (input.events.length === 0) throw invalidArgument("EVENTS_EMPTY", "events must hold at least one event");
+  const stream = Array.isArray(input.events) ? undefined : (input.events as EventStream);
+  // An array is checked whole up front; a stream as it is read (see takeHead below).
+  let events: readonly RawEvent[] | undefined = stream ? undefined : (input.events as readonly RawEvent[]);
+  if (events) checkEventCount(events.length);
   const batchType = checkBatchEventType(input.eventType);
   if (!batchType.ok) throw invalidArgument("EVENT_TYPE_INVALID", `invalid eventType: ${batchType.detail}`);
 
@@ -44,11 +50,20 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
   }
 
   const validation = { normalizePhone: createPhoneNormalizer({ defaultRegion: org.defaultRegion, strict: org.strictPhoneValidation }), nowMicros: ctx.clock.nowMicros() };
-  const planned = () => planBatch(input.events as RawEvent[], batchType.value, validation);
+  if (stream) {
+    // Read the stream's first two chunks: a batch that ends within them, or a call that needs
+    // every row at hand (validate_only), is read whole and handled like an array.
+    const head = takeHead(stream);
+    if (head.complete) events = head.events;
+    else if (input.validateOnly) events = readAll(stream);
+    if (events) checkEventCount(events.length);
+  }
+  const allEvents = (): readonly RawEvent[] => (events ??= readAll(stream!));
+  const planned = () => planBatch(allEvents(), batchType.value, validation);
   // Most organizations never erase anything: the batch's phones are gathered only when this one has.
   const withTombstones = async (c: SqlClient, plan: BatchPlan, hasTombstones: boolean) => {
     const tombstones = hasTombstones ? await ctx.erasures.tombstonesFor(c, organizationId, distinctPhones(plan.rows)) : [];
-    return applyTombstones(plan, tombstones, input.events);
+    return applyTombstones(plan, tombstones, allEvents());
   };
 
   if (input.validateOnly) {
@@ -72,14 +87,14 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
     ctx.db.transaction(
       async (c): Promise<Counts> => {
         const hasTombstones = await ctx.erasures.anyTombstone(c, organizationId);
-        if (input.events.length <= SMALL_BATCH_ROWS || hasTombstones) {
+        if ((events !== undefined && events.length <= SMALL_BATCH_ROWS) || hasTombstones) {
           const checked = await withTombstones(c, planned(), hasTombstones);
           return { ...checked, inserted: await ctx.events.insertBatch(c, organizationId, checked.rows) };
         }
         // A large batch of an organization without erasures: rows are validated chunk by chunk
         // while the database writes the previous chunk.
-        const streamed = new BatchValidation(input.events as RawEvent[], batchType.value, validation);
-        const chunks = streamed.chunks(COPY_CHUNK_ROWS);
+        const streamed = new BatchValidation(events ? chunksOf(events, COPY_CHUNK_ROWS) : stream!.chunks(COPY_CHUNK_ROWS), batchType.value, validation);
+        const chunks = streamed.validChunks();
         const counted = (inserted: number): Counts => ({ received: streamed.received, rejected: streamed.rejected, rejects: streamed.rejects, inserted });
         if (path === "staged") return counted(await ctx.events.insertChunks(c, organizationId, chunks));
         // New events are the usual case, and COPY straight into lead_event is the fastest write
@@ -106,13 +121,42 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
     } catch (err) {
       const conflict = err instanceof DirectCopyConflict ? err.sqlState : path === "staged" && (err as { code?: unknown }).code === "40P01" ? "40P01" : undefined;
       if (conflict === undefined || attempt >= MAX_SEND_ATTEMPTS) throw err;
-      ctx.log.info("send: direct copy conflict, retrying on the staging path", { sqlState: conflict, attempt, events: input.events.length });
+      ctx.log.info("send: direct copy conflict, retrying on the staging path", { sqlState: conflict, attempt });
     }
   }
 }
 
 /** The direct attempt and up to three on the staging path. */
 const MAX_SEND_ATTEMPTS = 4;
+
+function checkEventCount(n: number): void {
+  if (n > MAX_EVENTS_PER_CALL) throw tooManyEvents(n.toLocaleString("en-US"));
+  if (n === 0) throw invalidArgument("EVENTS_EMPTY", "events must hold at least one event");
+}
+
+export function tooManyEvents(got: string): AppError {
+  return new AppError("resource_exhausted", "TOO_MANY_EVENTS", `too many events: at most ${MAX_EVENTS_PER_CALL.toLocaleString("en-US")} per call, got ${got}`);
+}
+
+/** The first two chunks of a stream, and whether the stream ended within them. */
+function takeHead(stream: EventStream): { events: RawEvent[]; complete: boolean } {
+  const it = stream.chunks(COPY_CHUNK_ROWS);
+  const events: RawEvent[] = [];
+  for (let k = 0; k < 2; k++) {
+    const next = it.next();
+    if (next.done) return { events, complete: true };
+    events.push(...next.value);
+  }
+  const complete = it.next().done === true;
+  it.return(undefined);
+  return { events, complete };
+}
+
+function readAll(stream: EventStream): RawEvent[] {
+  const all: RawEvent[] = [];
+  for (const chunk of stream.chunks(COPY_CHUNK_ROWS)) all.push(...chunk);
+  return all;
+}
 
 interface Counts {
   received: number;

@@ -2,6 +2,7 @@ import { describe, it, expect } from "vitest";
 import {
   planBatch,
   BatchValidation,
+  chunksOf,
   createPhoneNormalizer,
   formatTimestamp,
   MAX_EVENTS_PER_CALL,
@@ -49,17 +50,17 @@ describe("batch planning", () => {
     expect(formatTimestamp(plan.rows[2]!.occurredAt)).toBe("1970-01-01T00:00:09Z");
   });
 
-  it("validates lazily in chunks, counting rejects as it goes", () => {
+  it("validates lazily chunk by chunk, counting as it goes", () => {
     const events: RawEvent[] = [];
     for (let i = 0; i < 10; i++) events.push({ phoneE164: i % 3 === 0 ? "nope" : `+1415555${String(i).padStart(4, "0")}`, occurredAt: "2026-11-30T18:34:00Z" });
-    const validation = new BatchValidation(events, "paid", context());
-    const chunks = validation.chunks(3);
+    const validation = new BatchValidation(chunksOf(events, 4), "paid", context());
+    const chunks = validation.validChunks();
     const first = chunks.next();
-    expect(first.value!.map((r: { index: number }) => r.index)).toEqual([1, 2, 4]);
-    // Only the events up to the chunk's last row have been looked at.
-    expect(validation.rejected).toBe(2);
+    expect(first.value!.map((r: { index: number }) => r.index)).toEqual([1, 2]);
+    // Only the first chunk's events have been looked at.
+    expect(validation).toMatchObject({ received: 4, valid: 2, rejected: 2 });
     const rest = [...chunks].map((c) => c.map((r) => r.index));
-    expect(rest).toEqual([[5, 7, 8]]);
+    expect(rest).toEqual([[4, 5, 7], [8]]);
     expect(validation).toMatchObject({ received: 10, valid: 6, rejected: 4 });
     expect(validation.rejects.map((r) => r.index)).toEqual([0, 3, 6, 9]);
   });

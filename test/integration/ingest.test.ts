@@ -218,6 +218,40 @@ describe("SendLeadEvents", () => {
     });
   });
 
+  describe("large bodies read lazily", () => {
+    const big = (n: number, phoneBase: number) => events(n, { phoneBase }).map((e) => ({ ...e, metadata: { note: "x".repeat(60) } }));
+
+    it("answers the same when members follow the events, stores nothing of a malformed body, and counts past 50,000", async () => {
+      const evs = big(4_000, 7015550000);
+      const text = JSON.stringify({ events: evs, organizationId: org.id, eventType: "lazy-after" });
+      const res = await postRaw(text);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ received: 4_000, inserted: 4_000 });
+      expect(await queryAll(restClient(server.baseUrl), org.id, org.apiKey, { eventType: "lazy-after" })).toHaveLength(4_000);
+
+      // Broken near the end: the first chunks were already on their way to the database.
+      const good = JSON.stringify({ organizationId: org.id, eventType: "lazy-broken", events: big(4_000, 7025550000) });
+      const at = good.lastIndexOf("},{");
+      const broken = good.slice(0, at) + "};{" + good.slice(at + 3);
+      const bad = await postRaw(broken);
+      expect(bad.status).toBe(400);
+      const body = (await bad.json()) as { error: { reason: string; message: string } };
+      expect(body.error.reason).toBe("BODY_MALFORMED_JSON");
+      expect(body.error.message).toMatch(/^the body is not valid JSON: /);
+      expect(await queryAll(restClient(server.baseUrl), org.id, org.apiKey, { eventType: "lazy-broken" })).toHaveLength(0);
+
+      const many = `{"organizationId":${org.id},"eventType":"lazy-many","events":[${Array.from({ length: 50_010 }, (_, i) => `{"phoneE164":"+1702555${String(i % 10_000).padStart(4, "0")}","occurredAt":"2026-11-30T18:34:00Z"}`).join(",")}]}`;
+      const tooMany = await postRaw(many);
+      expect(tooMany.status).toBe(413);
+      expect(((await tooMany.json()) as { error: { message: string } }).error.message).toContain("got 50,010");
+      expect(await queryAll(restClient(server.baseUrl), org.id, org.apiKey, { eventType: "lazy-many" })).toHaveLength(0);
+    });
+
+    async function postRaw(text: string): Promise<Response> {
+      return fetch(server.baseUrl + REST, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${org.apiKey}` }, body: text });
+    }
+  });
+
   describe("concurrency and atomicity", () => {
     it("inserts each row once when two identical 10,000-event batches arrive at the same moment", async () => {
       const batch = { organizationId: org.id, eventType: "race", events: events(10_000) };
