@@ -98,7 +98,8 @@ export function checkMetadata(raw: unknown): Validated<string | null> {
   }
   const problem = jsonbProblem(text);
   if (problem !== null) return invalid(problem);
-  const bytes = Buffer.byteLength(text, "utf8");
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit: most texts are too short to need counting.
+  const bytes = text.length * 3 <= METADATA_MAX_BYTES ? 0 : Buffer.byteLength(text, "utf8");
   if (bytes > METADATA_MAX_BYTES) {
     return {
       ok: false,
