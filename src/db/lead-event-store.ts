@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { from as copyFrom } from "pg-copy-streams";
 import type { SqlClient } from "./database.js";
 import type { EpochMicros, ValidRow } from "../domain/types.js";
+import { firstOfEachKey } from "../domain/batch.js";
 import type { FilterWindow } from "../domain/audience.js";
 import { formatTimestamp } from "../domain/timestamp.js";
 
@@ -156,7 +157,24 @@ function* copyBlocks(chunks: Iterable<readonly ValidRow[]>): Generator<string> {
  *   compilation for nothing;
  * - work_mem 64 MB: the default 4 MB sorts a 50,000-row batch on disk.
  */
-const STAGED_INSERT_SETTINGS = "set local enable_seqscan = off; set local jit = off; set local work_mem = '64MB'";
+export const STAGED_INSERT_SETTINGS = "set local enable_seqscan = off; set local jit = off; set local work_mem = '64MB'";
+
+/** Which of these keys are stored: the 1-based ordinals of the stored ones (see LeadEventStore.storedIndexes). */
+export function storedKeysQuery(organizationId: number, phones: string[], types: string[], micros: string[]): { text: string; values: unknown[] } {
+  const at = "(timestamptz 'epoch' + u.us * interval '1 microsecond')";
+  return {
+    text: `select u.i
+             from unnest($2::text[], $3::text[], $4::int8[]) with ordinality as u(p, t, us, i)
+            cross join lateral (select true
+                                  from lead_event e
+                                 where e.organization_id = $1
+                                   and (e.phone_e164, e.event_type, e.occurred_at) >= (u.p, u.t, ${at})
+                                   and (e.phone_e164, e.event_type, e.occurred_at) <= (u.p, u.t, ${at})
+                                 order by e.phone_e164, e.event_type, e.occurred_at
+                                 limit 1) x`,
+    values: [organizationId, phones, types, micros],
+  };
+}
 
 /** The statement that moves the staged rows into lead_event (see LeadEventStore.insertChunks). */
 export function stagedInsertQuery(organizationId: number): { text: string; values: unknown[] } {
@@ -321,12 +339,20 @@ export class LeadEventStore {
     return result.rowCount ?? 0;
   }
 
-  /**
-   * How many of these planned rows are already stored (validate_only's duplicates against the
-   * database): the same unnest()ed arrays as insertBatch, each row probed by its primary key.
-   */
+  /** How many of these rows are already stored (validate_only's duplicates against the database). */
   async countExisting(client: SqlClient, organizationId: number, rows: readonly ValidRow[]): Promise<number> {
-    if (rows.length === 0) return 0;
+    return (await this.storedIndexes(client, organizationId, rows)).size;
+  }
+
+  /**
+   * The `index` of each of these rows whose key is stored already: one probe of the primary key
+   * per row, written like the staged insert's (only the primary key can serve it), over
+   * unnest()ed arrays: one round trip, three bind parameters. The transaction should have
+   * STAGED_INSERT_SETTINGS, so that stale statistics cannot make a scan per row look cheap.
+   */
+  async storedIndexes(client: SqlClient, organizationId: number, rows: readonly ValidRow[]): Promise<Set<number>> {
+    const stored = new Set<number>();
+    if (rows.length === 0) return stored;
     const n = rows.length;
     const phones = new Array<string>(n);
     const types = new Array<string>(n);
@@ -335,20 +361,38 @@ export class LeadEventStore {
       const r = rows[i]!;
       phones[i] = r.phoneE164;
       types[i] = r.eventType;
-      times[i] = formatTimestamp(r.occurredAt);
+      times[i] = String(r.occurredAt);
     }
-    const { rows: result } = await client.query<{ n: string }>(
-      `select count(*) as n
-         from unnest($2::text[], $3::text[], $4::text[]) as u(p, t, o)
-        where exists (select 1
-                        from lead_event e
-                       where e.organization_id = $1
-                         and e.phone_e164 = u.p
-                         and e.event_type = u.t
-                         and e.occurred_at = u.o::timestamptz)`,
-      [organizationId, phones, types, times],
-    );
-    return Number(result[0]?.n ?? 0);
+    const { text, values } = storedKeysQuery(organizationId, phones, types, times);
+    const { rows: found } = await client.query<{ i: string }>(text, values);
+    for (const f of found) stored.add(rows[Number(f.i) - 1]!.index);
+    return stored;
+  }
+
+  /**
+   * The write of a batch that holds stored keys (a re-send, an overlapping export): each chunk's
+   * keys are probed while the next chunk is validated, only the rows not stored are kept (the
+   * first of in-call repeats), and those are inserted with insertBatch's ON CONFLICT paths. A
+   * re-sent batch costs its validation and one probe a row; nothing is copied or sorted.
+   */
+  async insertUnstored(client: SqlClient, organizationId: number, chunks: Iterable<readonly ValidRow[]>): Promise<number> {
+    await client.query(STAGED_INSERT_SETTINGS);
+    const fresh: ValidRow[] = [];
+    const keep = async (probe: { rows: readonly ValidRow[]; stored: Promise<Set<number>> }) => {
+      const stored = await probe.stored;
+      for (const r of probe.rows) if (!stored.has(r.index)) fresh.push(r);
+    };
+    let inflight: { rows: readonly ValidRow[]; stored: Promise<Set<number>> } | undefined;
+    // Taking the next chunk validates it, while the previous chunk's probe is in the database.
+    for (const rows of chunks) {
+      const probe = { rows, stored: this.storedIndexes(client, organizationId, rows) };
+      // A probe that fails must not be left unobserved while the next chunk is validated.
+      probe.stored.catch(() => undefined);
+      if (inflight) await keep(inflight);
+      inflight = probe;
+    }
+    if (inflight) await keep(inflight);
+    return this.insertBatch(client, organizationId, [...firstOfEachKey([fresh])].flat());
   }
 
   /**

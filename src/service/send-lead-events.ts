@@ -7,7 +7,7 @@ import type { RawEvent, RowReject } from "../domain/types.js";
 import { authorize, callerOrganization, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
 import type { SqlClient } from "../db/database.js";
-import { COPY_CHUNK_ROWS, DirectCopyConflict, SMALL_BATCH_ROWS } from "../db/lead-event-store.js";
+import { COPY_CHUNK_ROWS, DirectCopyConflict, SMALL_BATCH_ROWS, STAGED_INSERT_SETTINGS } from "../db/lead-event-store.js";
 
 export interface SendInput {
   organizationId: number | undefined;
@@ -75,7 +75,7 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
         const checked = await withTombstones(c, plan, await ctx.erasures.anyTombstone(c, organizationId));
         return { ...checked, inserted: checked.rows.length - (await ctx.events.countExisting(c, organizationId, checked.rows)) };
       },
-      { isolation: "repeatable read", readOnly: true },
+      { isolation: "repeatable read", readOnly: true, prelude: STAGED_INSERT_SETTINGS },
     );
     return result(counts);
   }
@@ -83,7 +83,7 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
   // The tombstone check and the insert in one transaction, behind the organization's erasure
   // lock (shared, taken with BEGIN): an erasure commits wholly before or wholly after this call,
   // never between its check and its insert (see src/db/erasure-store.ts). One atomic commit.
-  const send = (path: "direct" | "staged") =>
+  const send = (path: "direct" | "probed") =>
     ctx.db.transaction(
       async (c): Promise<Counts> => {
         const hasTombstones = await ctx.erasures.anyTombstone(c, organizationId);
@@ -96,37 +96,37 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
         const streamed = new BatchValidation(events ? chunksOf(events, COPY_CHUNK_ROWS) : stream!.chunks(COPY_CHUNK_ROWS), batchType.value, validation);
         const chunks = streamed.validChunks();
         const counted = (inserted: number): Counts => ({ received: streamed.received, rejected: streamed.rejected, rejects: streamed.rejects, inserted });
-        if (path === "staged") return counted(await ctx.events.insertChunks(c, organizationId, chunks));
+        if (path === "probed") return counted(await ctx.events.insertUnstored(c, organizationId, chunks));
         // New events are the usual case, and COPY straight into lead_event is the fastest write
         // (no staging table, no second pass). The first chunk tells which case this is: if any of
-        // its keys is stored already (a re-send, an overlapping export), the staging path, which
+        // its keys is stored already (a re-send, an overlapping export), the probing path, which
         // skips stored keys cheaply, takes the whole batch.
         const first = chunks.next();
         const head = first.done ? [] : first.value;
         const all = prepend(head, chunks);
-        if (head.length > 0 && (await ctx.events.countExisting(c, organizationId, head)) > 0) {
-          return counted(await ctx.events.insertChunks(c, organizationId, all));
+        if (head.length > 0 && (await ctx.events.storedIndexes(c, organizationId, head)).size > 0) {
+          return counted(await ctx.events.insertUnstored(c, organizationId, all));
         }
         return counted(await ctx.events.copyNewRows(c, organizationId, firstOfEachKey(all)));
       },
-      { prelude: ctx.asyncCommit ? `${ctx.erasures.sendLockSql(organizationId)}; set local synchronous_commit = off` : ctx.erasures.sendLockSql(organizationId) },
+      { prelude: `${ctx.erasures.sendLockSql(organizationId)}; ${STAGED_INSERT_SETTINGS}${ctx.asyncCommit ? "; set local synchronous_commit = off" : ""}` },
     );
-  // Direct first; after a conflict, the staging path. A deadlock there (against a concurrent
-  // call still on its direct path, whose rows go in arrival order) is retried a few times: one of
-  // the two is chosen as the victim, and once every writer is on the staging path, all of them
-  // take their row locks in key order and none can deadlock.
-  for (let attempt = 1, path: "direct" | "staged" = "direct"; ; attempt++, path = "staged") {
+  // Direct first; after a conflict, the probing path. A deadlock there (against a concurrent call
+  // still on its direct path, whose rows go in arrival order) is retried a few times: one of the
+  // two is chosen as the victim, and once every writer is on the probing path, all of them take
+  // their row locks in key order and none can deadlock.
+  for (let attempt = 1, path: "direct" | "probed" = "direct"; ; attempt++, path = "probed") {
     try {
       return result(await send(path));
     } catch (err) {
-      const conflict = err instanceof DirectCopyConflict ? err.sqlState : path === "staged" && (err as { code?: unknown }).code === "40P01" ? "40P01" : undefined;
+      const conflict = err instanceof DirectCopyConflict ? err.sqlState : path === "probed" && (err as { code?: unknown }).code === "40P01" ? "40P01" : undefined;
       if (conflict === undefined || attempt >= MAX_SEND_ATTEMPTS) throw err;
-      ctx.log.info("send: direct copy conflict, retrying on the staging path", { sqlState: conflict, attempt });
+      ctx.log.info("send: direct copy conflict, retrying on the probing path", { sqlState: conflict, attempt });
     }
   }
 }
 
-/** The direct attempt and up to three on the staging path. */
+/** The direct attempt and up to three on the probing path. */
 const MAX_SEND_ATTEMPTS = 4;
 
 function checkEventCount(n: number): void {

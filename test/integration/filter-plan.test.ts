@@ -6,7 +6,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { eventPageQuery, phonesWithEventQuery, STAGE_DDL, stagedInsertQuery } from "../../src/db/lead-event-store.js";
+import { eventPageQuery, phonesWithEventQuery, STAGE_DDL, stagedInsertQuery, storedKeysQuery, STAGED_INSERT_SETTINGS } from "../../src/db/lead-event-store.js";
 import { parseRfc3339 } from "../../src/domain/timestamp.js";
 import { filterWindow } from "../../src/domain/audience.js";
 
@@ -122,6 +122,25 @@ describe("the filter query plan", () => {
       expect(plan).toMatch(/Recursive Union/);
       expect(plan).toMatch(/Index (Only )?Scan( Backward)? using lead_event_org_type_time_idx on lead_event/);
       expect(plan).not.toMatch(/Seq Scan on lead_event|lead_event_pkey|Hash Join/);
+    }
+  });
+
+  // The re-send path probes each key of a chunk through the primary key, never a join that reads
+  // the organization's rows; with the send transaction's settings, also when statistics are stale.
+  it("probes each key of a chunk through the primary key", async () => {
+    const n = 2_000;
+    const phones = Array.from({ length: n }, (_, i) => `+1201${String(i).padStart(7, "0")}`);
+    const q = storedKeysQuery(orgId, phones, phones.map(() => "webinar_attended"), phones.map((_, i) => String(1764532800000000 + i)));
+    await client.query("begin");
+    try {
+      await client.query(STAGED_INSERT_SETTINGS);
+      const { rows } = await client.query(`explain ${q.text}`, q.values);
+      const plan = rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toMatch(/Nested Loop/);
+      expect(plan).toMatch(/Index Only Scan using lead_event_pkey on lead_event e/);
+      expect(plan).not.toMatch(/Hash|Merge Join|Seq Scan on lead_event|lead_event_org_type_time_idx/);
+    } finally {
+      await client.query("rollback");
     }
   });
 });
