@@ -10,12 +10,13 @@ import type { EpochMicros } from "./types.js";
 export const MAX_AUDIENCE_PER_CALL = 100_000;
 
 /**
- * The most entries one FilterAudienceStream takes. The kept phones are held until the stream
- * ends (they are the answer), so an unbounded stream would be unbounded memory.
+ * The most entries one FilterAudienceStream or FilterAudienceChunked takes. Both remember every
+ * distinct phone of the stream (to decide each once), and FilterAudienceStream holds its whole
+ * answer to the end, so an unbounded stream would be unbounded memory.
  */
 export const MAX_AUDIENCE_PER_STREAM = 5_000_000;
 
-/** A streamed answer lists at most this many unparseable entries (audience_count still counts them). */
+/** FilterAudienceStream's one answer lists at most this many unparseable entries (audience_count still counts them). */
 export const MAX_STREAM_UNPARSEABLE = 10_000;
 
 export type FilterMode = "include" | "exclude";

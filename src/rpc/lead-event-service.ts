@@ -6,15 +6,17 @@ import type { ServiceContext } from "../service/context.js";
 import { sendLeadEvents } from "../service/send-lead-events.js";
 import { queryLeadEvents } from "../service/query-lead-events.js";
 import { parseOrganizationId } from "../service/auth.js";
-import { filterAudience, filterAudienceStream } from "../service/filter-audience.js";
+import { filterAudience, filterAudienceParts, filterAudienceStream } from "../service/filter-audience.js";
 import { listEventTypes } from "../service/list-event-types.js";
 import { deleteLeadEvents } from "../service/delete-lead-events.js";
 import { withCaller } from "./call.js";
+import { withCallerStreaming } from "./streaming-call.js";
 import {
   deleteInputFromProto,
   deleteResultToProto,
   eventTypesToProto,
   filterInputFromProto,
+  filterPartsToProto,
   filterResultToProto,
   filterStreamFromProto,
   filterStreamResultToProto,
@@ -51,6 +53,10 @@ export function leadEventService(svc: ServiceContext): Partial<ServiceImpl<typeo
     // Client streaming: the handler receives the messages as they arrive and answers once.
     filterAudienceStream: (requests, ctx) =>
       withCaller(svc, ctx, async (caller) => filterStreamResultToProto(await filterAudienceStream(svc, caller, filterStreamFromProto(requests)))),
+
+    // Bidirectional: each part goes back as soon as it is decided, so the answer is never held.
+    filterAudienceChunked: (requests, ctx) =>
+      withCallerStreaming(svc, ctx, (caller) => filterPartsToProto(filterAudienceParts(svc, caller, filterStreamFromProto(requests)))),
 
     listEventTypes: (req, ctx) =>
       withCaller(svc, ctx, async (caller) => eventTypesToProto(await listEventTypes(svc, caller, { organizationId: parseOrganizationId(req.organizationId) }))),

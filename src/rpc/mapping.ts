@@ -4,6 +4,7 @@ import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import type { JsonValue } from "@bufbuild/protobuf";
 import {
   DeleteLeadEventsResponseSchema,
+  FilterAudienceChunkedResponseSchema,
   FilterAudienceResponseSchema,
   FilterAudienceStreamResponseSchema,
   FilterMode,
@@ -14,6 +15,7 @@ import {
   type DeleteLeadEventsRequest,
   type DeleteLeadEventsResponse,
   type EventFilter,
+  type FilterAudienceChunkedResponse,
   type FilterAudienceRequest,
   type FilterAudienceResponse,
   type FilterAudienceStreamRequest,
@@ -29,7 +31,7 @@ import { UnrepresentableMetadata } from "../domain/metadata.js";
 import type { RawEventFilter } from "../domain/audience.js";
 import type { EventTypeSummary, StoredEvent } from "../db/lead-event-store.js";
 import type { SendInput, SendResult } from "../service/send-lead-events.js";
-import type { FilterInput, FilterResult, FilterStreamMessage, FilterStreamResult } from "../service/filter-audience.js";
+import type { FilterInput, FilterPart, FilterResult, FilterStreamMessage, FilterStreamResult } from "../service/filter-audience.js";
 import type { DeleteInput, DeleteResult } from "../service/delete-lead-events.js";
 import { parseOrganizationId } from "../service/auth.js";
 
@@ -136,11 +138,14 @@ export function filterInputFromProto(req: FilterAudienceRequest): FilterInput {
   };
 }
 
+/** The fields FilterAudienceStreamRequest and FilterAudienceChunkedRequest share. */
+type FilterStreamRequest = Pick<FilterAudienceStreamRequest, "organizationId" | "filter" | "asOf" | "phones">;
+
 /**
  * A streamed audience: the first message as a whole, later ones for their phones only (their
  * other fields are documented as read from the first message, so they are not even parsed).
  */
-export async function* filterStreamFromProto(requests: AsyncIterable<FilterAudienceStreamRequest>): AsyncGenerator<FilterStreamMessage> {
+export async function* filterStreamFromProto(requests: AsyncIterable<FilterStreamRequest>): AsyncGenerator<FilterStreamMessage> {
   let first = true;
   for await (const req of requests) {
     if (first) {
@@ -178,6 +183,19 @@ export function filterStreamResultToProto(r: FilterStreamResult): FilterAudience
     audienceCount: r.audienceCount,
     keptCount: r.keptCount,
   });
+}
+
+/** FilterAudienceChunked's answer: one response per part; the last one carries the summary. */
+export async function* filterPartsToProto(parts: AsyncIterable<FilterPart>): AsyncGenerator<FilterAudienceChunkedResponse> {
+  for await (const p of parts) {
+    const t = p.tally;
+    yield create(FilterAudienceChunkedResponseSchema, {
+      keptPhones: p.keptPhones,
+      unparseablePhones: p.unparseablePhones,
+      decidedCount: int32(p.decidedCount),
+      summary: t && { audienceCount: int32(t.audienceCount), keptCount: int32(t.keptCount), unparseableCount: int32(t.unparseableCount) },
+    });
+  }
 }
 
 export function eventTypesToProto(summaries: readonly EventTypeSummary[]): ListEventTypesResponse {

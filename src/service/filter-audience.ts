@@ -1,5 +1,6 @@
-// FilterAudience and FilterAudienceStream: of an audience, who had an event (within a window)?
-// The rules live in domain/audience.ts; the lookup is LeadEventStore.phonesWithEvent.
+// FilterAudience, FilterAudienceStream and FilterAudienceChunked: of an audience, who had an
+// event (within a window)? The rules live in domain/audience.ts; the lookup is
+// LeadEventStore.phonesWithEvent.
 import { AppError, invalidArgument } from "../domain/errors.js";
 import {
   checkEventFilter,
@@ -16,10 +17,12 @@ import {
   type RawEventFilter,
 } from "../domain/audience.js";
 import { createPhoneNormalizer } from "../domain/phone.js";
+import { PhoneSet } from "../domain/phone-set.js";
 import type { EpochMicros } from "../domain/types.js";
 import type { SqlClient } from "../db/database.js";
 import { authorize, callerOrganization, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
+import { pipelined } from "./pipelined.js";
 
 /** Phones per SQL round trip: one array parameter of at most ~1 MB, a few hundred ms of probes. */
 export const LOOKUP_CHUNK = 50_000;
@@ -67,11 +70,32 @@ export interface FilterStreamResult {
   keptCount: number;
 }
 
+/** The answer for the next part of a streamed audience (one message, or LOOKUP_CHUNK entries of one). */
+export interface FilterPart {
+  /** Kept phones not seen earlier in the stream: normalized, sorted within the part. */
+  keptPhones: string[];
+  /** This part's unparseable entries, as sent, in input order (all of them). */
+  unparseablePhones: string[];
+  /** Audience entries decided by this part and the earlier ones. */
+  decidedCount: number;
+  /** Set on the last part only (which decides nothing new): the whole stream's counts. */
+  tally?: FilterTally;
+}
+
+/** The counts of a whole streamed audience, once the client has closed its side. */
+export interface FilterTally {
+  audienceCount: number;
+  /** Distinct kept phones: the sum of the parts' keptPhones. */
+  keptCount: number;
+  unparseableCount: number;
+}
+
 interface PreparedFilter {
   organizationId: number;
   filter: EventFilterSpec;
   window: FilterWindow;
-  normalize: (raw: unknown) => string | null;
+  /** A fresh normalizer: its cache lives as long as the caller keeps it (one call, or one part of a stream). */
+  normalizer: () => (raw: unknown) => string | null;
 }
 
 function tooMany(cap: number, got: string, hint: string): AppError {
@@ -85,12 +109,13 @@ function prepare(ctx: ServiceContext, caller: Caller, organizationId: number, ra
   const asOf = resolveAsOf(rawAsOf, ctx.clock.nowMicros());
   if (!asOf.ok) throw invalidArgument(asOf.reason, asOf.message);
   const org = callerOrganization(caller);
+  // The organization's own rules, so the audience is read exactly as its events were.
+  const rules = { defaultRegion: org.defaultRegion, strict: org.strictPhoneValidation };
   return {
     organizationId,
     filter: filter.value,
     window: filterWindow(asOf.value, filter.value.withinMinutes),
-    // The organization's own rules, so the audience is read exactly as its events were.
-    normalize: createPhoneNormalizer({ defaultRegion: org.defaultRegion, strict: org.strictPhoneValidation }),
+    normalizer: () => createPhoneNormalizer(rules),
   };
 }
 
@@ -106,10 +131,10 @@ async function lookUp(ctx: ServiceContext, client: SqlClient, f: PreparedFilter,
 export async function filterAudience(ctx: ServiceContext, caller: Caller, input: FilterInput): Promise<FilterResult> {
   const organizationId = authorize(caller, "read", input.organizationId);
   if (input.phones.length > MAX_AUDIENCE_PER_CALL) {
-    throw tooMany(MAX_AUDIENCE_PER_CALL, input.phones.length.toLocaleString("en-US"), "per call; stream larger audiences with FilterAudienceStream");
+    throw tooMany(MAX_AUDIENCE_PER_CALL, input.phones.length.toLocaleString("en-US"), "per call; stream larger audiences with FilterAudienceChunked");
   }
   const f = prepare(ctx, caller, organizationId, input.filter, input.asOf);
-  const audience = parseAudience(input.phones, f.normalize);
+  const audience = parseAudience(input.phones, f.normalizer());
   const phones = audience.phones.sort(comparePhones);
   const matched = new Map<string, EpochMicros>();
   if (phones.length > 0) {
@@ -128,53 +153,116 @@ export async function filterAudience(ctx: ServiceContext, caller: Caller, input:
 }
 
 /**
- * The streamed form. Memory stays proportional to the answer, not to the audience: each message
- * is normalized and let go, distinct phones wait in a buffer of about LOOKUP_CHUNK until one
- * query decides them, and only the kept phones (the answer) and the first
- * MAX_STREAM_UNPARSEABLE unparseable entries are held to the end. Awaiting each query before
- * reading the next message lets transport flow control slow a fast client down.
+ * The streamed forms' core: reads the audience message by message and yields the answer for each
+ * as soon as it is decided (one part per message, or per LOOKUP_CHUNK entries of a larger one; an
+ * empty message gets an empty part, so a client that waits for each answer never waits forever),
+ * then a last part with the tally once the client has closed its side. The next message is read
+ * and normalized while the current one's query runs (pipelined), and nothing more is read while
+ * the consumer has not taken the last answer, so transport flow control slows down a client that
+ * sends faster, or reads slower, than the answers are decided.
  *
- * A phone already kept is not looked up again. A dropped phone is not remembered (that would be
- * the whole audience): if it comes again it is judged again, at the same asOf, with the same
- * answer unless events of that phone arrived or were erased in between. Each chunk is its own
- * query: a stream may last minutes, too long to hold a pooled connection in one snapshot.
+ * Memory does not grow with the answer: a message is normalized, looked up and let go. What
+ * stays for the whole stream is the set of phones seen so far (PhoneSet, ~16 bytes a phone), so
+ * each distinct phone is decided once, where it first appears, and a repeat is only counted.
+ * Each part is its own query: a stream may last minutes, too long to hold a pooled connection in
+ * one snapshot.
  */
-export async function filterAudienceStream(ctx: ServiceContext, caller: Caller, messages: AsyncIterable<FilterStreamMessage>): Promise<FilterStreamResult> {
+export async function* filterAudienceParts(ctx: ServiceContext, caller: Caller, messages: AsyncIterable<FilterStreamMessage>): AsyncGenerator<FilterPart> {
   const iterator = messages[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done) throw invalidArgument("FILTER_MISSING", "the stream's first message must carry the filter (and organization_id, as_of)");
   const organizationId = authorize(caller, "read", first.value.organizationId);
   const f = prepare(ctx, caller, organizationId, first.value.filter, first.value.asOf);
+  const tally: FilterTally = { audienceCount: 0, keptCount: 0, unparseableCount: 0 };
+  const slices = sliceAudience(first.value, iterator, f, tally);
+  for await (const part of pipelined(slices, (slice) => decide(ctx, f, slice))) {
+    tally.keptCount += part.keptPhones.length;
+    yield part;
+  }
+  yield { keptPhones: [], unparseablePhones: [], decidedCount: tally.audienceCount, tally: { ...tally } };
+}
 
-  const kept = new Set<string>();
-  const unparseable: string[] = [];
-  const pending = new Set<string>();
-  let audienceCount = 0;
+/** Up to LOOKUP_CHUNK entries of one message, normalized: what one query decides. */
+interface AudienceSlice {
+  /** Phones appearing for the first time in the stream, sorted. */
+  fresh: string[];
+  unparseable: string[];
+  decidedCount: number;
+}
 
-  const flush = async () => {
-    if (pending.size === 0) return;
-    const phones = [...pending].sort(comparePhones);
-    pending.clear();
-    const matched = new Map<string, EpochMicros>();
-    await ctx.db.withClient((c) => lookUp(ctx, c, f, phones, matched));
-    for (const phone of phones) if (keeps(f.filter.mode, matched.has(phone))) kept.add(phone);
-  };
-
-  const take = async (phones: readonly string[]) => {
-    audienceCount += phones.length;
-    if (audienceCount > MAX_AUDIENCE_PER_STREAM) {
-      throw tooMany(MAX_AUDIENCE_PER_STREAM, `more (${audienceCount.toLocaleString("en-US")} so far)`, "per stream");
+/**
+ * The messages as slices, counting entries into the tally as they are read. The normalizer's
+ * cache lives for one slice: across a stream of distinct phones it would only hold on to strings.
+ */
+async function* sliceAudience(first: FilterStreamMessage, rest: AsyncIterator<FilterStreamMessage>, f: PreparedFilter, tally: FilterTally): AsyncGenerator<AudienceSlice> {
+  const seen = new PhoneSet();
+  for (let next: IteratorResult<FilterStreamMessage> = { done: false, value: first }; !next.done; next = await rest.next()) {
+    const phones = next.value.phones;
+    const before = tally.audienceCount;
+    tally.audienceCount += phones.length;
+    if (tally.audienceCount > MAX_AUDIENCE_PER_STREAM) {
+      throw tooMany(MAX_AUDIENCE_PER_STREAM, `more (${tally.audienceCount.toLocaleString("en-US")} so far)`, "per stream");
     }
-    const part = parseAudience(phones, f.normalize, MAX_STREAM_UNPARSEABLE - unparseable.length);
-    for (const u of part.unparseable) unparseable.push(u);
-    for (const phone of part.phones) if (!kept.has(phone)) pending.add(phone);
-    if (pending.size >= LOOKUP_CHUNK) await flush();
-  };
+    for (let start = 0; start === 0 || start < phones.length; start += LOOKUP_CHUNK) {
+      const parsed = parseAudience(phones.length <= LOOKUP_CHUNK ? phones : phones.slice(start, start + LOOKUP_CHUNK), f.normalizer());
+      tally.unparseableCount += parsed.unparseableCount;
+      yield {
+        fresh: parsed.phones.filter((p) => seen.add(p)).sort(comparePhones),
+        unparseable: parsed.unparseable,
+        decidedCount: before + Math.min(start + LOOKUP_CHUNK, phones.length),
+      };
+    }
+  }
+}
 
-  await take(first.value.phones);
-  for (let next = await iterator.next(); !next.done; next = await iterator.next()) await take(next.value.phones);
-  await flush();
+/** One slice's query, on a pooled connection held for that query only. */
+async function decide(ctx: ServiceContext, f: PreparedFilter, slice: AudienceSlice): Promise<FilterPart> {
+  const matched = new Map<string, EpochMicros>();
+  if (slice.fresh.length > 0) await ctx.db.withClient((c) => lookUp(ctx, c, f, slice.fresh, matched));
+  const keptPhones = slice.fresh.filter((p) => keeps(f.filter.mode, matched.has(p)));
+  return { keptPhones, unparseablePhones: slice.unparseable, decidedCount: slice.decidedCount };
+}
 
-  const keptPhones = [...kept].sort(comparePhones);
-  return { keptPhones, unparseablePhones: unparseable, audienceCount, keptCount: keptPhones.length };
+/**
+ * The streamed form with one answer at the end: the parts gathered, the kept phones sorted. The
+ * answer itself (every kept phone, then its encoding) is what this form holds; a large answer is
+ * FilterAudienceChunked's job.
+ */
+export async function filterAudienceStream(ctx: ServiceContext, caller: Caller, messages: AsyncIterable<FilterStreamMessage>): Promise<FilterStreamResult> {
+  const keptPhones: string[] = [];
+  const unparseablePhones: string[] = [];
+  let audienceCount = 0;
+  for await (const part of filterAudienceParts(ctx, caller, coalesce(messages))) {
+    for (const p of part.keptPhones) keptPhones.push(p);
+    for (const u of part.unparseablePhones) {
+      if (unparseablePhones.length >= MAX_STREAM_UNPARSEABLE) break;
+      unparseablePhones.push(u);
+    }
+    if (part.tally) audienceCount = part.tally.audienceCount;
+  }
+  keptPhones.sort(comparePhones);
+  return { keptPhones, unparseablePhones, audienceCount, keptCount: keptPhones.length };
+}
+
+/**
+ * Small messages merged into messages of about LOOKUP_CHUNK phones (the first one passed on as it
+ * is, so its checks run at once). Only for FilterAudienceStream: it answers at the end anyway,
+ * and one query per small message costs more (1,000 messages of 200 phones: +20% time).
+ */
+async function* coalesce(messages: AsyncIterable<FilterStreamMessage>): AsyncGenerator<FilterStreamMessage> {
+  let batch: string[] = [];
+  let first = true;
+  for await (const m of messages) {
+    if (first || (batch.length === 0 && m.phones.length >= LOOKUP_CHUNK)) {
+      first = false;
+      yield m;
+      continue;
+    }
+    for (const p of m.phones) batch.push(p);
+    if (batch.length >= LOOKUP_CHUNK) {
+      yield { ...m, phones: batch };
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield { organizationId: undefined, filter: undefined, asOf: "", phones: batch };
 }

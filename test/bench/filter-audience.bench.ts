@@ -7,8 +7,9 @@
 // PostgreSQL with generate_series, into a fresh database; then starts a real server on a
 // loopback port and times FilterAudience for BENCH_AUDIENCE phones (default 100,000) against
 // the largest organization, BENCH_RUNS times each (default 7, after one warm-up), over gRPC and
-// Connect JSON, plus FilterAudienceStream for BENCH_STREAM phones (default 1,000,000; 0 skips it),
-// the SQL alone, and ListEventTypes for the same organization. Prints one table.
+// Connect JSON, plus FilterAudienceChunked and FilterAudienceStream for BENCH_STREAM phones
+// (default 1,000,000; 0 skips them), the SQL alone, and ListEventTypes for the same organization.
+// Prints one table.
 //
 // Database: DATABASE_URL (a server where it may create and drop a database), or else an
 // embedded PostgreSQL in a temporary folder. BENCH_KEEP=1 keeps the database afterwards.
@@ -21,9 +22,11 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { create } from "@bufbuild/protobuf";
 import {
+  FilterAudienceChunkedRequestSchema,
   FilterAudienceStreamRequestSchema,
   FilterMode,
   LeadEventService,
+  type FilterAudienceChunkedRequest,
   type FilterAudienceStreamRequest,
 } from "../../gen/leadevents/v1/lead_event_service_pb.js";
 import { createApp } from "../../src/app.js";
@@ -230,25 +233,44 @@ async function main(): Promise<void> {
     rows.push(["ListEventTypes (catalog of the organization)", "gRPC", "-", `${catalog.kept} types`, ...timings(catalog.ms)]);
 
     if (STREAM > 0) {
-      say(`timing FilterAudienceStream of ${fmt(STREAM)} phones`);
       const big = audience(STREAM, bigPhones, 7);
-      const rssBefore = process.memoryUsage().rss;
-      let rssPeak = rssBefore;
-      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
-      const streamed = await time(Math.max(1, Math.min(RUNS, 3)), async () => {
-        async function* messages(): AsyncGenerator<FilterAudienceStreamRequest> {
-          for (let i = 0; i < big.length; i += 50_000) {
-            const chunk = big.slice(i, i + 50_000);
-            yield i === 0
-              ? create(FilterAudienceStreamRequestSchema, { organizationId: BigInt(bigOrg), filter: filters[0]!.filter, asOf: AS_OF, phones: chunk })
-              : create(FilterAudienceStreamRequestSchema, { phones: chunk });
-          }
+      const streamRuns = Math.max(1, Math.min(RUNS, 3));
+      // The process's RSS, sampled while fn runs (client and server share this process).
+      const rssDuring = async <T>(fn: () => Promise<T>) => {
+        const before = process.memoryUsage().rss;
+        let peak = before;
+        const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+        try {
+          return { result: await fn(), before, peak };
+        } finally {
+          clearInterval(sampler);
         }
-        return (await grpc.filterAudienceStream(messages(), { headers })).keptCount;
-      });
-      clearInterval(sampler);
-      rows.push([`${filters[0]!.label}, streamed`, "gRPC stream", fmt(STREAM), fmt(streamed.kept), ...timings(streamed.ms)]);
-      say(`stream: process RSS ${mb(rssBefore)} before, ${mb(rssPeak)} peak (client and server share this process)`);
+      };
+      const chunks = <T>(make: (phones: string[], first: boolean) => T) =>
+        async function* (): AsyncGenerator<T> {
+          for (let i = 0; i < big.length; i += 50_000) yield make(big.slice(i, i + 50_000), i === 0);
+        };
+
+      // FilterAudienceChunked first: the answer comes back part by part, read as it arrives.
+      say(`timing FilterAudienceChunked of ${fmt(STREAM)} phones`);
+      const chunkedMessages = chunks<FilterAudienceChunkedRequest>((phones, first) =>
+        create(FilterAudienceChunkedRequestSchema, first ? { organizationId: BigInt(bigOrg), filter: filters[0]!.filter, asOf: AS_OF, phones } : { phones }));
+      const chunked = await rssDuring(() =>
+        time(streamRuns, async () => {
+          let kept = 0;
+          for await (const res of grpc.filterAudienceChunked(chunkedMessages(), { headers })) kept += res.keptPhones.length;
+          return kept;
+        }),
+      );
+      rows.push([`${filters[0]!.label}, streamed both ways`, "gRPC FilterAudienceChunked", fmt(STREAM), fmt(chunked.result.kept), ...timings(chunked.result.ms)]);
+      say(`chunked: process RSS ${mb(chunked.before)} before, ${mb(chunked.peak)} peak (client and server share this process)`);
+
+      say(`timing FilterAudienceStream of ${fmt(STREAM)} phones`);
+      const streamMessages = chunks<FilterAudienceStreamRequest>((phones, first) =>
+        create(FilterAudienceStreamRequestSchema, first ? { organizationId: BigInt(bigOrg), filter: filters[0]!.filter, asOf: AS_OF, phones } : { phones }));
+      const streamed = await rssDuring(() => time(streamRuns, async () => (await grpc.filterAudienceStream(streamMessages(), { headers })).keptCount));
+      rows.push([`${filters[0]!.label}, streamed`, "gRPC FilterAudienceStream", fmt(STREAM), fmt(streamed.result.kept), ...timings(streamed.result.ms)]);
+      say(`stream: process RSS ${mb(streamed.before)} before, ${mb(streamed.peak)} peak (client and server share this process)`);
     }
 
     printTable(

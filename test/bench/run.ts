@@ -233,7 +233,7 @@ async function main(): Promise<number> {
       if (!pop) throw new Error("the population was not loaded");
       const big = pop.orgs[0]!;
       report.notes.push(`FilterAudience figures: organization ${pop.benchOrgId} holds ${big.rows.toLocaleString("en-US")} of the ${cfg.events.toLocaleString("en-US")} stored events (${Math.floor(big.rows / 5).toLocaleString("en-US")} phones); the second largest ${pop.orgs[1]!.rows.toLocaleString("en-US")}, the smallest ${pop.orgs.at(-1)!.rows.toLocaleString("en-US")}. Audiences: half phones the organization has events for (one in ten written nationally, the organization's default region being US), half unseen, shuffled.`);
-      await measureFilter(report, cfg, t, db, server.pid, pop);
+      await measureFilter(report, cfg, t, db, server.pid, pop, { baseUrl: server.baseUrl, apiKey: org.apiKey });
     });
   }
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file leadevents/v1/lead_event_service.proto.
  */
 export const file_leadevents_v1_lead_event_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZsZWFkZXZlbnRzL3YxL2xlYWRfZXZlbnRfc2VydmljZS5wcm90bxINbGVhZGV2ZW50cy52MSKFAQoVU2VuZExlYWRFdmVudHNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoAxISCgpldmVudF90eXBlGAIgASgJEigKBmV2ZW50cxgDIAMoCzIYLmxlYWRldmVudHMudjEuTGVhZEV2ZW50EhUKDXZhbGlkYXRlX29ubHkYBCABKAginQEKCUxlYWRFdmVudBISCgpwaG9uZV9lMTY0GAEgASgJEhMKC29jY3VycmVkX2F0GAIgASgJEigKCG1ldGFkYXRhGAMgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhcKCmV2ZW50X3R5cGUYBCABKAlIAIgBARIVCg1tZXRhZGF0YV9qc29uGAUgASgJQg0KC19ldmVudF90eXBlIp0BChZTZW5kTGVhZEV2ZW50c1Jlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIQCghyZWNlaXZlZBgCIAEoBRIQCghpbnNlcnRlZBgDIAEoBRISCgpkdXBsaWNhdGVzGAQgASgFEhAKCHJlamVjdGVkGAUgASgFEikKB3JlamVjdHMYBiADKAsyGC5sZWFkZXZlbnRzLnYxLlJvd1JlamVjdCJnCglSb3dSZWplY3QSDQoFaW5kZXgYASABKAUSEgoKcGhvbmVfZTE2NBgCIAEoCRInCgRjb2RlGAMgASgOMhkubGVhZGV2ZW50cy52MS5SZWplY3RDb2RlEg4KBnJlYXNvbhgEIAEoCSKyAQoWUXVlcnlMZWFkRXZlbnRzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAMSEgoKcGhvbmVfZTE2NBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhgKEG9jY3VycmVkX2F0X2Zyb20YBCABKAkSFgoOb2NjdXJyZWRfYXRfdG8YBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkiYgoXUXVlcnlMZWFkRXZlbnRzUmVzcG9uc2USLgoGZXZlbnRzGAEgAygLMh4ubGVhZGV2ZW50cy52MS5TdG9yZWRMZWFkRXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIo0BCg9TdG9yZWRMZWFkRXZlbnQSEgoKcGhvbmVfZTE2NBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEhMKC29jY3VycmVkX2F0GAMgASgJEigKCG1ldGFkYXRhGAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhMKC3JlY2VpdmVkX2F0GAUgASgJInoKC0V2ZW50RmlsdGVyEicKBG1vZGUYASABKA4yGS5sZWFkZXZlbnRzLnYxLkZpbHRlck1vZGUSEgoKZXZlbnRfdHlwZRgCIAEoCRIbCg53aXRoaW5fbWludXRlcxgDIAEoBUgAiAEBQhEKD193aXRoaW5fbWludXRlcyKMAQoVRmlsdGVyQXVkaWVuY2VSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoAxIqCgZmaWx0ZXIYAiABKAsyGi5sZWFkZXZlbnRzLnYxLkV2ZW50RmlsdGVyEg0KBWFzX29mGAMgASgJEg4KBnBob25lcxgEIAMoCRIPCgdleHBsYWluGAUgASgIIqYBChZGaWx0ZXJBdWRpZW5jZVJlc3BvbnNlEhMKC2tlcHRfcGhvbmVzGAEgAygJEhoKEnVucGFyc2VhYmxlX3Bob25lcxgCIAMoCRIWCg5hdWRpZW5jZV9jb3VudBgDIAEoBRISCgprZXB0X2NvdW50GAQgASgFEi8KCWRlY2lzaW9ucxgFIAMoCzIcLmxlYWRldmVudHMudjEuUGhvbmVEZWNpc2lvbiJOCg1QaG9uZURlY2lzaW9uEhIKCnBob25lX2UxNjQYASABKAkSDAoEa2VwdBgCIAEoCBIbChNtYXRjaGVkX29jY3VycmVkX2F0GAMgASgJIoEBChtGaWx0ZXJBdWRpZW5jZVN0cmVhbVJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgDEioKBmZpbHRlchgCIAEoCzIaLmxlYWRldmVudHMudjEuRXZlbnRGaWx0ZXISDQoFYXNfb2YYAyABKAkSDgoGcGhvbmVzGAQgAygJInsKHEZpbHRlckF1ZGllbmNlU3RyZWFtUmVzcG9uc2USEwoLa2VwdF9waG9uZXMYASADKAkSGgoSdW5wYXJzZWFibGVfcGhvbmVzGAIgAygJEhYKDmF1ZGllbmNlX2NvdW50GAMgASgFEhIKCmtlcHRfY291bnQYBCABKAUiMAoVTGlzdEV2ZW50VHlwZXNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoAyJOChZMaXN0RXZlbnRUeXBlc1Jlc3BvbnNlEjQKC2V2ZW50X3R5cGVzGAEgAygLMh8ubGVhZGV2ZW50cy52MS5FdmVudFR5cGVTdW1tYXJ5IokBChBFdmVudFR5cGVTdW1tYXJ5EhIKCmV2ZW50X3R5cGUYASABKAkSEwoLZXZlbnRfY291bnQYAiABKAUSFwoPZGlzdGluY3RfcGhvbmVzGAMgASgFEhkKEWZpcnN0X29jY3VycmVkX2F0GAQgASgJEhgKEGxhc3Rfb2NjdXJyZWRfYXQYBSABKAkiWgoXRGVsZXRlTGVhZEV2ZW50c1JlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgDEhIKCnBob25lX2UxNjQYAiABKAkSEgoKZXZlbnRfdHlwZRgDIAEoCSIxChhEZWxldGVMZWFkRXZlbnRzUmVzcG9uc2USFQoNZGVsZXRlZF9jb3VudBgBIAEoBSqaAgoKUmVqZWN0Q29kZRIbChdSRUpFQ1RfQ09ERV9VTlNQRUNJRklFRBAAEh0KGVJFSkVDVF9DT0RFX0lOVkFMSURfUEhPTkUQARIjCh9SRUpFQ1RfQ09ERV9NSVNTSU5HX09DQ1VSUkVEX0FUEAISIwofUkVKRUNUX0NPREVfSU5WQUxJRF9PQ0NVUlJFRF9BVBADEiIKHlJFSkVDVF9DT0RFX0lOVkFMSURfRVZFTlRfVFlQRRAEEiIKHlJFSkVDVF9DT0RFX01FVEFEQVRBX1RPT19MQVJHRRAFEiAKHFJFSkVDVF9DT0RFX0lOVkFMSURfTUVUQURBVEEQBhIcChhSRUpFQ1RfQ09ERV9FUkFTRURfUEhPTkUQBypbCgpGaWx0ZXJNb2RlEhsKF0ZJTFRFUl9NT0RFX1VOU1BFQ0lGSUVEEAASFwoTRklMVEVSX01PREVfSU5DTFVERRABEhcKE0ZJTFRFUl9NT0RFX0VYQ0xVREUQAjLpBAoQTGVhZEV2ZW50U2VydmljZRJdCg5TZW5kTGVhZEV2ZW50cxIkLmxlYWRldmVudHMudjEuU2VuZExlYWRFdmVudHNSZXF1ZXN0GiUubGVhZGV2ZW50cy52MS5TZW5kTGVhZEV2ZW50c1Jlc3BvbnNlEmAKD1F1ZXJ5TGVhZEV2ZW50cxIlLmxlYWRldmVudHMudjEuUXVlcnlMZWFkRXZlbnRzUmVxdWVzdBomLmxlYWRldmVudHMudjEuUXVlcnlMZWFkRXZlbnRzUmVzcG9uc2USXQoORmlsdGVyQXVkaWVuY2USJC5sZWFkZXZlbnRzLnYxLkZpbHRlckF1ZGllbmNlUmVxdWVzdBolLmxlYWRldmVudHMudjEuRmlsdGVyQXVkaWVuY2VSZXNwb25zZRJxChRGaWx0ZXJBdWRpZW5jZVN0cmVhbRIqLmxlYWRldmVudHMudjEuRmlsdGVyQXVkaWVuY2VTdHJlYW1SZXF1ZXN0GisubGVhZGV2ZW50cy52MS5GaWx0ZXJBdWRpZW5jZVN0cmVhbVJlc3BvbnNlKAESXQoOTGlzdEV2ZW50VHlwZXMSJC5sZWFkZXZlbnRzLnYxLkxpc3RFdmVudFR5cGVzUmVxdWVzdBolLmxlYWRldmVudHMudjEuTGlzdEV2ZW50VHlwZXNSZXNwb25zZRJjChBEZWxldGVMZWFkRXZlbnRzEiYubGVhZGV2ZW50cy52MS5EZWxldGVMZWFkRXZlbnRzUmVxdWVzdBonLmxlYWRldmVudHMudjEuRGVsZXRlTGVhZEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("CiZsZWFkZXZlbnRzL3YxL2xlYWRfZXZlbnRfc2VydmljZS5wcm90bxINbGVhZGV2ZW50cy52MSKFAQoVU2VuZExlYWRFdmVudHNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoAxISCgpldmVudF90eXBlGAIgASgJEigKBmV2ZW50cxgDIAMoCzIYLmxlYWRldmVudHMudjEuTGVhZEV2ZW50EhUKDXZhbGlkYXRlX29ubHkYBCABKAginQEKCUxlYWRFdmVudBISCgpwaG9uZV9lMTY0GAEgASgJEhMKC29jY3VycmVkX2F0GAIgASgJEigKCG1ldGFkYXRhGAMgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhcKCmV2ZW50X3R5cGUYBCABKAlIAIgBARIVCg1tZXRhZGF0YV9qc29uGAUgASgJQg0KC19ldmVudF90eXBlIp0BChZTZW5kTGVhZEV2ZW50c1Jlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIQCghyZWNlaXZlZBgCIAEoBRIQCghpbnNlcnRlZBgDIAEoBRISCgpkdXBsaWNhdGVzGAQgASgFEhAKCHJlamVjdGVkGAUgASgFEikKB3JlamVjdHMYBiADKAsyGC5sZWFkZXZlbnRzLnYxLlJvd1JlamVjdCJnCglSb3dSZWplY3QSDQoFaW5kZXgYASABKAUSEgoKcGhvbmVfZTE2NBgCIAEoCRInCgRjb2RlGAMgASgOMhkubGVhZGV2ZW50cy52MS5SZWplY3RDb2RlEg4KBnJlYXNvbhgEIAEoCSKyAQoWUXVlcnlMZWFkRXZlbnRzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAMSEgoKcGhvbmVfZTE2NBgCIAEoCRISCgpldmVudF90eXBlGAMgASgJEhgKEG9jY3VycmVkX2F0X2Zyb20YBCABKAkSFgoOb2NjdXJyZWRfYXRfdG8YBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkiYgoXUXVlcnlMZWFkRXZlbnRzUmVzcG9uc2USLgoGZXZlbnRzGAEgAygLMh4ubGVhZGV2ZW50cy52MS5TdG9yZWRMZWFkRXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIo0BCg9TdG9yZWRMZWFkRXZlbnQSEgoKcGhvbmVfZTE2NBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEhMKC29jY3VycmVkX2F0GAMgASgJEigKCG1ldGFkYXRhGAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhMKC3JlY2VpdmVkX2F0GAUgASgJInoKC0V2ZW50RmlsdGVyEicKBG1vZGUYASABKA4yGS5sZWFkZXZlbnRzLnYxLkZpbHRlck1vZGUSEgoKZXZlbnRfdHlwZRgCIAEoCRIbCg53aXRoaW5fbWludXRlcxgDIAEoBUgAiAEBQhEKD193aXRoaW5fbWludXRlcyKMAQoVRmlsdGVyQXVkaWVuY2VSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoAxIqCgZmaWx0ZXIYAiABKAsyGi5sZWFkZXZlbnRzLnYxLkV2ZW50RmlsdGVyEg0KBWFzX29mGAMgASgJEg4KBnBob25lcxgEIAMoCRIPCgdleHBsYWluGAUgASgIIqYBChZGaWx0ZXJBdWRpZW5jZVJlc3BvbnNlEhMKC2tlcHRfcGhvbmVzGAEgAygJEhoKEnVucGFyc2VhYmxlX3Bob25lcxgCIAMoCRIWCg5hdWRpZW5jZV9jb3VudBgDIAEoBRISCgprZXB0X2NvdW50GAQgASgFEi8KCWRlY2lzaW9ucxgFIAMoCzIcLmxlYWRldmVudHMudjEuUGhvbmVEZWNpc2lvbiJOCg1QaG9uZURlY2lzaW9uEhIKCnBob25lX2UxNjQYASABKAkSDAoEa2VwdBgCIAEoCBIbChNtYXRjaGVkX29jY3VycmVkX2F0GAMgASgJIoEBChtGaWx0ZXJBdWRpZW5jZVN0cmVhbVJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgDEioKBmZpbHRlchgCIAEoCzIaLmxlYWRldmVudHMudjEuRXZlbnRGaWx0ZXISDQoFYXNfb2YYAyABKAkSDgoGcGhvbmVzGAQgAygJInsKHEZpbHRlckF1ZGllbmNlU3RyZWFtUmVzcG9uc2USEwoLa2VwdF9waG9uZXMYASADKAkSGgoSdW5wYXJzZWFibGVfcGhvbmVzGAIgAygJEhYKDmF1ZGllbmNlX2NvdW50GAMgASgFEhIKCmtlcHRfY291bnQYBCABKAUiggEKHEZpbHRlckF1ZGllbmNlQ2h1bmtlZFJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgDEioKBmZpbHRlchgCIAEoCzIaLmxlYWRldmVudHMudjEuRXZlbnRGaWx0ZXISDQoFYXNfb2YYAyABKAkSDgoGcGhvbmVzGAQgAygJIp4BCh1GaWx0ZXJBdWRpZW5jZUNodW5rZWRSZXNwb25zZRITCgtrZXB0X3Bob25lcxgBIAMoCRIaChJ1bnBhcnNlYWJsZV9waG9uZXMYAiADKAkSFQoNZGVjaWRlZF9jb3VudBgDIAEoBRI1CgdzdW1tYXJ5GAQgASgLMiQubGVhZGV2ZW50cy52MS5GaWx0ZXJBdWRpZW5jZVN1bW1hcnkiXgoVRmlsdGVyQXVkaWVuY2VTdW1tYXJ5EhYKDmF1ZGllbmNlX2NvdW50GAEgASgFEhIKCmtlcHRfY291bnQYAiABKAUSGQoRdW5wYXJzZWFibGVfY291bnQYAyABKAUiMAoVTGlzdEV2ZW50VHlwZXNSZXF1ZXN0EhcKD29yZ2FuaXphdGlvbl9pZBgBIAEoAyJOChZMaXN0RXZlbnRUeXBlc1Jlc3BvbnNlEjQKC2V2ZW50X3R5cGVzGAEgAygLMh8ubGVhZGV2ZW50cy52MS5FdmVudFR5cGVTdW1tYXJ5IokBChBFdmVudFR5cGVTdW1tYXJ5EhIKCmV2ZW50X3R5cGUYASABKAkSEwoLZXZlbnRfY291bnQYAiABKAUSFwoPZGlzdGluY3RfcGhvbmVzGAMgASgFEhkKEWZpcnN0X29jY3VycmVkX2F0GAQgASgJEhgKEGxhc3Rfb2NjdXJyZWRfYXQYBSABKAkiWgoXRGVsZXRlTGVhZEV2ZW50c1JlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgDEhIKCnBob25lX2UxNjQYAiABKAkSEgoKZXZlbnRfdHlwZRgDIAEoCSIxChhEZWxldGVMZWFkRXZlbnRzUmVzcG9uc2USFQoNZGVsZXRlZF9jb3VudBgBIAEoBSqaAgoKUmVqZWN0Q29kZRIbChdSRUpFQ1RfQ09ERV9VTlNQRUNJRklFRBAAEh0KGVJFSkVDVF9DT0RFX0lOVkFMSURfUEhPTkUQARIjCh9SRUpFQ1RfQ09ERV9NSVNTSU5HX09DQ1VSUkVEX0FUEAISIwofUkVKRUNUX0NPREVfSU5WQUxJRF9PQ0NVUlJFRF9BVBADEiIKHlJFSkVDVF9DT0RFX0lOVkFMSURfRVZFTlRfVFlQRRAEEiIKHlJFSkVDVF9DT0RFX01FVEFEQVRBX1RPT19MQVJHRRAFEiAKHFJFSkVDVF9DT0RFX0lOVkFMSURfTUVUQURBVEEQBhIcChhSRUpFQ1RfQ09ERV9FUkFTRURfUEhPTkUQBypbCgpGaWx0ZXJNb2RlEhsKF0ZJTFRFUl9NT0RFX1VOU1BFQ0lGSUVEEAASFwoTRklMVEVSX01PREVfSU5DTFVERRABEhcKE0ZJTFRFUl9NT0RFX0VYQ0xVREUQAjLhBQoQTGVhZEV2ZW50U2VydmljZRJdCg5TZW5kTGVhZEV2ZW50cxIkLmxlYWRldmVudHMudjEuU2VuZExlYWRFdmVudHNSZXF1ZXN0GiUubGVhZGV2ZW50cy52MS5TZW5kTGVhZEV2ZW50c1Jlc3BvbnNlEmAKD1F1ZXJ5TGVhZEV2ZW50cxIlLmxlYWRldmVudHMudjEuUXVlcnlMZWFkRXZlbnRzUmVxdWVzdBomLmxlYWRldmVudHMudjEuUXVlcnlMZWFkRXZlbnRzUmVzcG9uc2USXQoORmlsdGVyQXVkaWVuY2USJC5sZWFkZXZlbnRzLnYxLkZpbHRlckF1ZGllbmNlUmVxdWVzdBolLmxlYWRldmVudHMudjEuRmlsdGVyQXVkaWVuY2VSZXNwb25zZRJxChRGaWx0ZXJBdWRpZW5jZVN0cmVhbRIqLmxlYWRldmVudHMudjEuRmlsdGVyQXVkaWVuY2VTdHJlYW1SZXF1ZXN0GisubGVhZGV2ZW50cy52MS5GaWx0ZXJBdWRpZW5jZVN0cmVhbVJlc3BvbnNlKAESdgoVRmlsdGVyQXVkaWVuY2VDaHVua2VkEisubGVhZGV2ZW50cy52MS5GaWx0ZXJBdWRpZW5jZUNodW5rZWRSZXF1ZXN0GiwubGVhZGV2ZW50cy52MS5GaWx0ZXJBdWRpZW5jZUNodW5rZWRSZXNwb25zZSgBMAESXQoOTGlzdEV2ZW50VHlwZXMSJC5sZWFkZXZlbnRzLnYxLkxpc3RFdmVudFR5cGVzUmVxdWVzdBolLmxlYWRldmVudHMudjEuTGlzdEV2ZW50VHlwZXNSZXNwb25zZRJjChBEZWxldGVMZWFkRXZlbnRzEiYubGVhZGV2ZW50cy52MS5EZWxldGVMZWFkRXZlbnRzUmVxdWVzdBonLmxlYWRldmVudHMudjEuRGVsZXRlTGVhZEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * SendLeadEventsRequest is a batch of events for one organization.
@@ -603,6 +603,137 @@ export const FilterAudienceStreamResponseSchema: GenMessage<FilterAudienceStream
   messageDesc(file_leadevents_v1_lead_event_service, 12);
 
 /**
+ * FilterAudienceChunkedRequest is one chunk of a streamed audience, as FilterAudienceStreamRequest:
+ * the first message carries organization_id, filter and as_of; later messages carry only phones.
+ * Chunks of 10,000 to 50,000 phones work best (each chunk is one database query).
+ *
+ * @generated from message leadevents.v1.FilterAudienceChunkedRequest
+ */
+export type FilterAudienceChunkedRequest = Message<"leadevents.v1.FilterAudienceChunkedRequest"> & {
+  /**
+   * The organization; read from the first message.
+   *
+   * @generated from field: int64 organization_id = 1;
+   */
+  organizationId: bigint;
+
+  /**
+   * The condition; read from the first message.
+   *
+   * @generated from field: leadevents.v1.EventFilter filter = 2;
+   */
+  filter?: EventFilter | undefined;
+
+  /**
+   * The send time; read from the first message; empty means the time the stream started.
+   *
+   * @generated from field: string as_of = 3;
+   */
+  asOf: string;
+
+  /**
+   * The phones of this chunk, in any accepted spelling (may be empty).
+   *
+   * @generated from field: repeated string phones = 4;
+   */
+  phones: string[];
+};
+
+/**
+ * Describes the message leadevents.v1.FilterAudienceChunkedRequest.
+ * Use `create(FilterAudienceChunkedRequestSchema)` to create a new message.
+ */
+export const FilterAudienceChunkedRequestSchema: GenMessage<FilterAudienceChunkedRequest> = /*@__PURE__*/
+  messageDesc(file_leadevents_v1_lead_event_service, 13);
+
+/**
+ * FilterAudienceChunkedResponse answers the next part of the audience, in request order. Each
+ * request message gets one response, or one per 50,000 phones when it has more (an empty request
+ * message still gets its empty response). After the client closes its side, one last response
+ * carries the summary and nothing else.
+ *
+ * Duplicates: each distinct phone is decided once, where it first appears in the stream, and
+ * listed in at most one response; a later repeat counts in audience_count only. (The server
+ * remembers the phones seen so far in a compact table: 16 MB for 1,000,000 distinct phones.)
+ *
+ * @generated from message leadevents.v1.FilterAudienceChunkedResponse
+ */
+export type FilterAudienceChunkedResponse = Message<"leadevents.v1.FilterAudienceChunkedResponse"> & {
+  /**
+   * The kept phones of this part that had not appeared earlier in the stream: normalized to
+   * E.164, sorted within this response.
+   *
+   * @generated from field: repeated string kept_phones = 1;
+   */
+  keptPhones: string[];
+
+  /**
+   * The entries of this part that could not be parsed as phones, as sent, in input order, all
+   * of them (nothing is held back for the end, so nothing is capped).
+   *
+   * @generated from field: repeated string unparseable_phones = 2;
+   */
+  unparseablePhones: string[];
+
+  /**
+   * How many audience entries, counted from the start of the stream, this response and the
+   * earlier ones have decided: after the response to a request message, the entries sent so far.
+   *
+   * @generated from field: int32 decided_count = 3;
+   */
+  decidedCount: number;
+
+  /**
+   * Set on the last response only.
+   *
+   * @generated from field: leadevents.v1.FilterAudienceSummary summary = 4;
+   */
+  summary?: FilterAudienceSummary | undefined;
+};
+
+/**
+ * Describes the message leadevents.v1.FilterAudienceChunkedResponse.
+ * Use `create(FilterAudienceChunkedResponseSchema)` to create a new message.
+ */
+export const FilterAudienceChunkedResponseSchema: GenMessage<FilterAudienceChunkedResponse> = /*@__PURE__*/
+  messageDesc(file_leadevents_v1_lead_event_service, 14);
+
+/**
+ * FilterAudienceSummary closes a FilterAudienceChunked stream.
+ *
+ * @generated from message leadevents.v1.FilterAudienceSummary
+ */
+export type FilterAudienceSummary = Message<"leadevents.v1.FilterAudienceSummary"> & {
+  /**
+   * The number of entries in the audience, as sent (repeats and unparseable entries included).
+   *
+   * @generated from field: int32 audience_count = 1;
+   */
+  audienceCount: number;
+
+  /**
+   * The number of distinct kept phones: the kept_phones of all responses together.
+   *
+   * @generated from field: int32 kept_count = 2;
+   */
+  keptCount: number;
+
+  /**
+   * The number of unparseable entries: the unparseable_phones of all responses together.
+   *
+   * @generated from field: int32 unparseable_count = 3;
+   */
+  unparseableCount: number;
+};
+
+/**
+ * Describes the message leadevents.v1.FilterAudienceSummary.
+ * Use `create(FilterAudienceSummarySchema)` to create a new message.
+ */
+export const FilterAudienceSummarySchema: GenMessage<FilterAudienceSummary> = /*@__PURE__*/
+  messageDesc(file_leadevents_v1_lead_event_service, 15);
+
+/**
  * ListEventTypesRequest asks for the organization's event catalog.
  *
  * @generated from message leadevents.v1.ListEventTypesRequest
@@ -621,7 +752,7 @@ export type ListEventTypesRequest = Message<"leadevents.v1.ListEventTypesRequest
  * Use `create(ListEventTypesRequestSchema)` to create a new message.
  */
 export const ListEventTypesRequestSchema: GenMessage<ListEventTypesRequest> = /*@__PURE__*/
-  messageDesc(file_leadevents_v1_lead_event_service, 13);
+  messageDesc(file_leadevents_v1_lead_event_service, 16);
 
 /**
  * ListEventTypesResponse is the organization's event catalog.
@@ -642,7 +773,7 @@ export type ListEventTypesResponse = Message<"leadevents.v1.ListEventTypesRespon
  * Use `create(ListEventTypesResponseSchema)` to create a new message.
  */
 export const ListEventTypesResponseSchema: GenMessage<ListEventTypesResponse> = /*@__PURE__*/
-  messageDesc(file_leadevents_v1_lead_event_service, 14);
+  messageDesc(file_leadevents_v1_lead_event_service, 17);
 
 /**
  * EventTypeSummary describes the stored events of one type.
@@ -691,7 +822,7 @@ export type EventTypeSummary = Message<"leadevents.v1.EventTypeSummary"> & {
  * Use `create(EventTypeSummarySchema)` to create a new message.
  */
 export const EventTypeSummarySchema: GenMessage<EventTypeSummary> = /*@__PURE__*/
-  messageDesc(file_leadevents_v1_lead_event_service, 15);
+  messageDesc(file_leadevents_v1_lead_event_service, 18);
 
 /**
  * DeleteLeadEventsRequest erases events of one phone.
@@ -726,7 +857,7 @@ export type DeleteLeadEventsRequest = Message<"leadevents.v1.DeleteLeadEventsReq
  * Use `create(DeleteLeadEventsRequestSchema)` to create a new message.
  */
 export const DeleteLeadEventsRequestSchema: GenMessage<DeleteLeadEventsRequest> = /*@__PURE__*/
-  messageDesc(file_leadevents_v1_lead_event_service, 16);
+  messageDesc(file_leadevents_v1_lead_event_service, 19);
 
 /**
  * DeleteLeadEventsResponse reports an erasure.
@@ -747,7 +878,7 @@ export type DeleteLeadEventsResponse = Message<"leadevents.v1.DeleteLeadEventsRe
  * Use `create(DeleteLeadEventsResponseSchema)` to create a new message.
  */
 export const DeleteLeadEventsResponseSchema: GenMessage<DeleteLeadEventsResponse> = /*@__PURE__*/
-  messageDesc(file_leadevents_v1_lead_event_service, 17);
+  messageDesc(file_leadevents_v1_lead_event_service, 20);
 
 /**
  * RejectCode is the machine-readable reason a row was rejected.
@@ -899,7 +1030,9 @@ export const LeadEventService: GenService<{
   },
   /**
    * FilterAudienceStream is FilterAudience for audiences too large for one message: the client
-   * streams the phones in chunks and receives one answer at the end.
+   * streams the phones in chunks and receives one answer at the end. That answer is one message
+   * holding every kept phone, which both sides build in memory whole (on the server, about
+   * 0.6 KB per kept phone while it is encoded); for large answers use FilterAudienceChunked.
    *
    * @generated from rpc leadevents.v1.LeadEventService.FilterAudienceStream
    */
@@ -907,6 +1040,20 @@ export const LeadEventService: GenService<{
     methodKind: "client_streaming";
     input: typeof FilterAudienceStreamRequestSchema;
     output: typeof FilterAudienceStreamResponseSchema;
+  },
+  /**
+   * FilterAudienceChunked is FilterAudienceStream with the answer streamed back: each request
+   * message is answered as soon as its phones are decided, so neither side holds the whole
+   * answer and server memory stays flat whatever the audience. Bidirectional streaming: needs
+   * HTTP/2 (gRPC, or Connect over HTTP/2). Read the responses while sending: the server stops
+   * reading requests while its answers are not being read.
+   *
+   * @generated from rpc leadevents.v1.LeadEventService.FilterAudienceChunked
+   */
+  filterAudienceChunked: {
+    methodKind: "bidi_streaming";
+    input: typeof FilterAudienceChunkedRequestSchema;
+    output: typeof FilterAudienceChunkedResponseSchema;
   },
   /**
    * ListEventTypes lists the organization's event types with counts and first and last times,
