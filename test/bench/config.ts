@@ -7,7 +7,7 @@
 //   BENCH_BATCH=50000         events per batch
 //   BENCH_SINGLE_SECONDS=30   single-event run length; BENCH_SINGLE_RATE=300 requests/s
 //   BENCH_MEMORY_BATCHES=20   10 MB batches in a row for the leak check
-//   BENCH_FILTER_SIZES=10000,100000,1000000   audiences (over 100,000 goes through FilterAudienceStream)
+//   BENCH_FILTER_SIZES=10000,100000,1000000   audiences (over 100,000 go through FilterAudienceChunked, and FilterAudienceStream for comparison)
 //   BENCH_FILTER_REPEAT=5     runs of each filter figure (p50 reported)
 //   BENCH_SECTIONS=ingest,memory,single,growth,filter   which sections to run (default: all)
 //   BENCH_DATABASE_URL=...    use this PostgreSQL server (a throw-away database is created on it)
