@@ -120,13 +120,23 @@ export function planBatch(events: readonly RawEvent[], batchEventType: string | 
  * occurredAt) only the first is passed on, as planBatch does.
  */
 export function* firstOfEachKey(chunks: Iterable<readonly ValidRow[]>): Generator<ValidRow[]> {
-  const seen = new Set<string>();
+  // Keyed by phone and type, holding the times seen: no number-to-string conversion per row (a
+  // third of this function's cost), and a phone and type rarely come more than once.
+  const seen = new Map<string, number | Set<number>>();
   for (const chunk of chunks) {
     const kept: ValidRow[] = [];
     for (const row of chunk) {
-      const key = row.phoneE164 + "\u0000" + row.eventType + "\u0000" + row.occurredAt;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      const key = row.phoneE164 + "\u0000" + row.eventType;
+      const times = seen.get(key);
+      if (times === undefined) {
+        seen.set(key, row.occurredAt);
+      } else if (typeof times === "number") {
+        if (times === row.occurredAt) continue;
+        seen.set(key, new Set([times, row.occurredAt]));
+      } else {
+        if (times.has(row.occurredAt)) continue;
+        times.add(row.occurredAt);
+      }
       kept.push(row);
     }
     if (kept.length > 0) yield kept;

@@ -15,7 +15,7 @@ export const REFERENCE_LABELS: Record<ReferenceName, string> = {
   copy: "COPY (pg-copy-streams) into a table with lead_event's primary key",
   staging: "COPY into a temp staging table + INSERT…SELECT…ON CONFLICT DO NOTHING",
   unnest: "INSERT…SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING",
-  "copy-lead-event-indexes": "COPY into a copy of lead_event (primary key + its 2 secondary indexes)",
+  "copy-lead-event-indexes": "COPY into a copy of lead_event (its primary key and secondary index)",
 };
 
 const COLUMNS = "organization_id, phone_e164, event_type, occurred_at, metadata";

@@ -3,6 +3,7 @@ import {
   planBatch,
   BatchValidation,
   chunksOf,
+  firstOfEachKey,
   createPhoneNormalizer,
   formatTimestamp,
   MAX_EVENTS_PER_CALL,
@@ -63,6 +64,22 @@ describe("batch planning", () => {
     expect(rest).toEqual([[4, 5, 7], [8]]);
     expect(validation).toMatchObject({ received: 10, valid: 6, rejected: 4 });
     expect(validation.rejects.map((r) => r.index)).toEqual([0, 3, 6, 9]);
+  });
+
+  it("passes on the first row of each key across chunks, as planBatch keeps it", () => {
+    const events: RawEvent[] = [
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", metadata: { n: 0 } },
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:01Z" },
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", eventType: "other" },
+      { phoneE164: "14155550132", occurredAt: "2026-11-30T13:34:00-05:00", metadata: { n: 3 } },
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:01Z" },
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:02Z" },
+      { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:02Z" },
+    ];
+    const validation = new BatchValidation(chunksOf(events, 2), "paid", context());
+    const kept = [...firstOfEachKey(validation.validChunks())].flat();
+    expect(kept.map((r) => r.index)).toEqual(planBatch(events, "paid", context()).rows.map((r) => r.index));
+    expect(kept.map((r) => r.index)).toEqual([0, 1, 2, 5]);
   });
 
   it("caps reported rejects at 50 in input order but counts them all", () => {
