@@ -12,7 +12,8 @@ import { CONNECT_STATUS, REST_STATUS, toAppError } from "../rpc/errors.js";
 import { sendResultToJson } from "../rpc/mapping.js";
 import { bodyTooLarge, decodeUtf8Body, MAX_BODY_BYTES, parseJsonText, readBody, type NodeRequest } from "./body.js";
 import { organizationIdOf, sendInputFromEnvelope, sendInputFromJson } from "./send-body.js";
-import { LazyBodyFallback, openLazySendBody } from "./send-json-stream.js";
+import { openLazySendBody } from "./send-json-stream.js";
+import { isDatabaseUnavailable } from "../db/errors.js";
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 export type Envelope = "rest" | "connect";
@@ -27,26 +28,30 @@ export async function handleJsonSend(svc: ServiceContext, req: NodeRequest, res:
     const bearer = signature === undefined ? await authenticateBearer(svc, header(req, "authorization")) : undefined;
     const body = await readBody(req);
     const text = decodeUtf8Body(body);
-    // A large body is read lazily (see send-json-stream.ts); its members before events are parsed.
-    let lazy = openLazySendBody(text);
-    // A signed body names the organization whose keys to try: when that member is not before
-    // the events, read the body whole rather than guess.
-    if (lazy && signature !== undefined && organizationIdOf(lazy.envelope) === undefined) lazy = null;
-    const json = lazy ? lazy.envelope : parseJsonText(text);
-    const caller = bearer ?? (await authenticateSignature(svc, {
-      signature: signature!,
-      timestamp: header(req, TIMESTAMP_HEADER),
-      payload: body,
-      organizationId: organizationIdOf(json),
-    }));
     const validateOnlyParam = query.get("validateOnly") === "true";
+    const callerFor = async (json: unknown) =>
+      bearer ?? (await authenticateSignature(svc, { signature: signature!, timestamp: header(req, TIMESTAMP_HEADER), payload: body, organizationId: organizationIdOf(json) }));
+    const sendWhole = async () => {
+      const json = parseJsonText(text);
+      return sendLeadEvents(svc, await callerFor(json), sendInputFromJson(json, validateOnlyParam));
+    };
+    // A large body is read lazily (see send-json-stream.ts): only its members before events are
+    // parsed up front. A signed body names the organization whose keys to try: when that member
+    // is not before the events, the body is read whole rather than guessed at.
+    const lazy = openLazySendBody(text);
     let result;
-    try {
-      result = await sendLeadEvents(svc, caller, lazy ? sendInputFromEnvelope(lazy.envelope, lazy.events, validateOnlyParam) : sendInputFromJson(json, validateOnlyParam));
-    } catch (err) {
-      if (!(err instanceof LazyBodyFallback)) throw err;
-      // Nothing was stored: read the body whole (a malformed one gets its usual error here).
-      result = await sendLeadEvents(svc, caller, sendInputFromJson(parseJsonText(text), validateOnlyParam));
+    if (lazy === null || (signature !== undefined && organizationIdOf(lazy.envelope) === undefined)) {
+      result = await sendWhole();
+    } else {
+      try {
+        result = await sendLeadEvents(svc, await callerFor(lazy.envelope), sendInputFromEnvelope(lazy.envelope, lazy.events, validateOnlyParam));
+      } catch (err) {
+        if (isDatabaseUnavailable(err)) throw err;
+        // Any refusal may come from what the lazy reading has not seen yet: a member repeated
+        // after events (the last one counts), or a malformed body. The whole-body reading
+        // decides, with its own answer or error. Nothing of the failed attempt was stored.
+        result = await sendWhole();
+      }
     }
     writeJson(res, 200, sendResultToJson(result));
   } catch (err) {

@@ -247,6 +247,25 @@ describe("SendLeadEvents", () => {
       expect(await queryAll(restClient(server.baseUrl), org.id, org.apiKey, { eventType: "lazy-many" })).toHaveLength(0);
     });
 
+    it("answers as the whole-body reading does when a refused member is repeated after events, or the body is malformed", async () => {
+      const evs = JSON.stringify(big(3_000, 7035550000));
+      const cases: Array<[string, number, string?]> = [
+        [`{"organizationId":${org.id},"eventType":"bad type\\u0001","events":${evs},"eventType":"lazy-last-wins"}`, 200],
+        [`{"organizationId":987654,"eventType":"lazy-last-wins","events":${evs},"organizationId":${org.id}}`, 200],
+        [`{"organizationId":${org.id},"eventType":"lazy-last-wins","validateOnly":"yes","events":${evs},"validateOnly":false}`, 200],
+        [`{"organizationId":987654,"eventType":"x","events":${evs.slice(0, -1)},}]}`, 400, "BODY_MALFORMED_JSON"],
+        [`{"organizationId":${org.id},"eventType":" x","events":${evs.slice(0, -1)},}]}`, 400, "BODY_MALFORMED_JSON"],
+      ];
+      for (const [text, status, reason] of cases) {
+        const res = await postRaw(text);
+        const body = (await res.json()) as { error?: { reason: string } };
+        expect(res.status, JSON.stringify(body).slice(0, 200)).toBe(status);
+        if (reason) expect(body.error?.reason).toBe(reason);
+      }
+      // The three accepted bodies are the same 3,000 rows.
+      expect(await queryAll(restClient(server.baseUrl), org.id, org.apiKey, { eventType: "lazy-last-wins" })).toHaveLength(3_000);
+    });
+
     async function postRaw(text: string): Promise<Response> {
       return fetch(server.baseUrl + REST, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${org.apiKey}` }, body: text });
     }
