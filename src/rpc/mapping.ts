@@ -1,9 +1,10 @@
 // Protobuf messages <-> service inputs and results.
-import { create, fromJson, toJson } from "@bufbuild/protobuf";
+import { create, equals, fromJson, toJson } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import type { JsonValue } from "@bufbuild/protobuf";
 import {
   DeleteLeadEventsResponseSchema,
+  EventFilterSchema,
   FilterAudienceChunkedResponseSchema,
   FilterAudienceResponseSchema,
   FilterAudienceStreamResponseSchema,
@@ -26,6 +27,7 @@ import {
   type StoredLeadEvent,
 } from "../../gen/leadevents/v1/lead_event_service_pb.js";
 import type { RawEvent, RejectCode as DomainRejectCode } from "../domain/types.js";
+import { AppError } from "../domain/errors.js";
 import { formatTimestamp } from "../domain/timestamp.js";
 import { UnrepresentableMetadata } from "../domain/metadata.js";
 import type { RawEventFilter } from "../domain/audience.js";
@@ -142,19 +144,30 @@ export function filterInputFromProto(req: FilterAudienceRequest): FilterInput {
 type FilterStreamRequest = Pick<FilterAudienceStreamRequest, "organizationId" | "filter" | "asOf" | "phones">;
 
 /**
- * A streamed audience: the first message as a whole, later ones for their phones only (their
- * other fields are documented as read from the first message, so they are not even parsed).
+ * A streamed audience: the first message as a whole, later ones for their phones. A later message
+ * may repeat the first one's organization_id, filter and as_of, but not change them: a stream is
+ * judged by one filter, and silently keeping the first after a client changed it would answer a
+ * question it did not ask.
  */
 export async function* filterStreamFromProto(requests: AsyncIterable<FilterStreamRequest>): AsyncGenerator<FilterStreamMessage> {
-  let first = true;
+  let first: FilterStreamRequest | undefined;
   for await (const req of requests) {
-    if (first) {
-      first = false;
+    if (first === undefined) {
+      first = req;
       yield { organizationId: parseOrganizationId(req.organizationId), filter: eventFilterFromProto(req.filter), asOf: req.asOf, phones: req.phones };
     } else {
+      if (changesHeader(first, req)) {
+        throw new AppError("invalid_argument", "STREAM_HEADER_CHANGED", "organization_id, filter and as_of are read from the stream's first message; a later message may only repeat them");
+      }
       yield { organizationId: undefined, filter: undefined, asOf: "", phones: req.phones };
     }
   }
+}
+
+function changesHeader(first: FilterStreamRequest, later: FilterStreamRequest): boolean {
+  if (later.organizationId !== 0n && later.organizationId !== first.organizationId) return true;
+  if (later.asOf !== "" && later.asOf !== first.asOf) return true;
+  return later.filter !== undefined && (first.filter === undefined || !equals(EventFilterSchema, later.filter, first.filter));
 }
 
 /** Counts are int32 on the wire; a count past its range (2^31 - 1) is reported as the maximum. */

@@ -202,6 +202,23 @@ describe("FilterAudienceChunked", () => {
     }
   });
 
+  it("lets a later message repeat the first one's filter, organization and asOf, but not change them", async () => {
+    const include = { mode: "FILTER_MODE_INCLUDE", eventType: "webinar_attended" };
+    const repeated = await chunked.run(head(include, AUDIENCE.slice(0, 3)), [head(include, AUDIENCE.slice(3))], org.apiKey);
+    expect(repeated.code).toBeUndefined();
+    const changed: JsonObject[] = [
+      { filter: { ...include, mode: "FILTER_MODE_EXCLUDE" }, phones: AUDIENCE.slice(3) },
+      { filter: { ...include, withinMinutes: 120 }, phones: AUDIENCE.slice(3) },
+      { asOf: "2026-11-30T21:00:00Z", phones: AUDIENCE.slice(3) },
+      { organizationId: String(org.id + 1000), phones: AUDIENCE.slice(3) },
+    ];
+    for (const later of changed) {
+      const res = await chunked.run(head(include, AUDIENCE.slice(0, 3)), [later], org.apiKey);
+      expect(res.code, JSON.stringify(later)).toBe("invalid_argument");
+      expect(res.message).toContain("first message");
+    }
+  });
+
   it("refuses HTTP/1.1 (bidirectional streaming needs HTTP/2)", async () => {
     const body = JSON.stringify(head(WINDOWED, AUDIENCE));
     const frame = Buffer.alloc(5 + Buffer.byteLength(body));

@@ -34,10 +34,11 @@ export function chunkedFilterClient(baseUrl: string, protocol: ChunkedProtocol =
      * `first` (organizationId, filter, asOf, phones) then each further chunk of phones.
      * `onResponse` sees each response as it arrives (e.g. to pace the requests on the answers).
      */
-    async run(first: JsonObject, chunks: Iterable<string[]> | AsyncIterable<string[]>, apiKey: string | undefined, onResponse?: (r: JsonObject) => void): Promise<ChunkedOutcome> {
+    async run(first: JsonObject, chunks: Iterable<string[] | JsonObject> | AsyncIterable<string[] | JsonObject>, apiKey: string | undefined, onResponse?: (r: JsonObject) => void): Promise<ChunkedOutcome> {
       async function* requests(): AsyncGenerator<FilterAudienceChunkedRequest> {
         yield fromJson(FilterAudienceChunkedRequestSchema, first);
-        for await (const phones of chunks) yield fromJson(FilterAudienceChunkedRequestSchema, { phones });
+        // A later message: its phones, or a whole message (to test what else it may carry).
+        for await (const c of chunks) yield fromJson(FilterAudienceChunkedRequestSchema, Array.isArray(c) ? { phones: c } : c);
       }
       const responses: JsonObject[] = [];
       try {

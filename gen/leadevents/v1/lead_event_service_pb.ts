@@ -525,21 +525,22 @@ export const PhoneDecisionSchema: GenMessage<PhoneDecision> = /*@__PURE__*/
  */
 export type FilterAudienceStreamRequest = Message<"leadevents.v1.FilterAudienceStreamRequest"> & {
   /**
-   * The organization; read from the first message.
+   * The organization; read from the first message (a later one may repeat it, not change it).
    *
    * @generated from field: int64 organization_id = 1;
    */
   organizationId: bigint;
 
   /**
-   * The condition; read from the first message.
+   * The condition; read from the first message (a later one may repeat it, not change it).
    *
    * @generated from field: leadevents.v1.EventFilter filter = 2;
    */
   filter?: EventFilter | undefined;
 
   /**
-   * The send time; read from the first message; empty means the time the stream started.
+   * The send time; read from the first message (a later one may repeat it, not change it);
+   * empty means the time the stream started.
    *
    * @generated from field: string as_of = 3;
    */
@@ -611,21 +612,22 @@ export const FilterAudienceStreamResponseSchema: GenMessage<FilterAudienceStream
  */
 export type FilterAudienceChunkedRequest = Message<"leadevents.v1.FilterAudienceChunkedRequest"> & {
   /**
-   * The organization; read from the first message.
+   * The organization; read from the first message (a later one may repeat it, not change it).
    *
    * @generated from field: int64 organization_id = 1;
    */
   organizationId: bigint;
 
   /**
-   * The condition; read from the first message.
+   * The condition; read from the first message (a later one may repeat it, not change it).
    *
    * @generated from field: leadevents.v1.EventFilter filter = 2;
    */
   filter?: EventFilter | undefined;
 
   /**
-   * The send time; read from the first message; empty means the time the stream started.
+   * The send time; read from the first message (a later one may repeat it, not change it);
+   * empty means the time the stream started.
    *
    * @generated from field: string as_of = 3;
    */
