@@ -35,14 +35,18 @@ export function checkBatchEventType(raw: unknown): { ok: true; value: string | u
   return checkEventType(raw);
 }
 
-/** Events that arrive a chunk at a time (a request body parsed lazily); `chunks()` may be called again and starts over. */
+/**
+ * Events that arrive a chunk at a time (a request body parsed lazily): chunks of `size`, the
+ * first one of `firstSize` (a small first chunk gets the database going sooner). `chunks()` may
+ * be called again and starts over.
+ */
 export interface EventStream {
-  chunks(size: number): Generator<RawEvent[]>;
+  chunks(size: number, firstSize?: number): Generator<RawEvent[]>;
 }
 
-/** Splits an array into chunks of `size` (the last one shorter). */
-export function* chunksOf<T>(items: readonly T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+/** Splits an array into chunks of `size` (the first of `firstSize`, the last one shorter). */
+export function* chunksOf<T>(items: readonly T[], size: number, firstSize = size): Generator<T[]> {
+  for (let i = 0, n = firstSize; i < items.length; i += n, n = size) yield items.slice(i, i + n);
 }
 
 /**

@@ -73,7 +73,7 @@ class BodyEvents implements EventStream {
   /** `arrayStart` is the index of the events array's "[". */
   constructor(private readonly text: string, private readonly arrayStart: number) {}
 
-  *chunks(size: number): Generator<RawEvent[]> {
+  *chunks(size: number, firstSize = size): Generator<RawEvent[]> {
     const t = this.text;
     let i = skipSpace(t, this.arrayStart + 1);
     let count = 0;
@@ -86,7 +86,8 @@ class BodyEvents implements EventStream {
       let last = i;
       let n = 0;
       let closed = false;
-      while (n < size) {
+      const limit = count === 0 ? firstSize : size;
+      while (n < limit) {
         last = valueEnd(t, i);
         if (last < 0) throw new LazyBodyFallback("an event does not end");
         n++;

@@ -66,6 +66,12 @@ describe("batch planning", () => {
     expect(validation.rejects.map((r) => r.index)).toEqual([0, 3, 6, 9]);
   });
 
+  it("splits arrays into chunks, the first one of its own size", () => {
+    expect([...chunksOf([1, 2, 3, 4, 5, 6, 7], 3, 1)]).toEqual([[1], [2, 3, 4], [5, 6, 7]]);
+    expect([...chunksOf([1, 2, 3], 2)]).toEqual([[1, 2], [3]]);
+    expect([...chunksOf([], 2)]).toEqual([]);
+  });
+
   it("passes on the first row of each key across chunks, as planBatch keeps it", () => {
     const events: RawEvent[] = [
       { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:00Z", metadata: { n: 0 } },

@@ -137,6 +137,12 @@ describe("the lazy send body reader", () => {
     expect(lazy.events).toEqual([]);
   });
 
+  it("makes the first chunk as small as asked, the others of the full size", () => {
+    const ev = '{"phoneE164":"+14155551000","occurredAt":"2026-11-30T18:34:00Z"}';
+    const lazy = openLazySendBody(`{"events":[${Array.from({ length: 10 }, () => ev).join(",")}]}`, 0)!;
+    expect([...lazy.events.chunks(4, 1)].map((c) => c.length)).toEqual([1, 4, 4, 1]);
+  });
+
   it("refuses more than 50,000 events with the exact count", () => {
     const text = `{"eventType":"t","events":[${Array.from({ length: 50_003 }, () => "1").join(",")}]}`;
     const lazy = openLazySendBody(text, 0)!;
