@@ -9,6 +9,7 @@ import type { EpochMicros, ValidRow } from "../domain/types.js";
 import { firstOfEachKey } from "../domain/batch.js";
 import type { FilterWindow } from "../domain/audience.js";
 import { formatTimestamp } from "../domain/timestamp.js";
+import { LEAD_EVENT_COPY_BINARY, leadEventCopyBinary } from "./lead-event-copy-binary.js";
 
 export interface StoredEvent {
   phoneE164: string;
@@ -119,18 +120,6 @@ function copyText(value: string): string {
 
 function* chunksOf<T>(items: readonly T[], size: number): Generator<readonly T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
-}
-
-/** One COPY text block per chunk, in lead_event's own columns (the direct path). */
-function* leadEventCopyBlocks(organizationId: number, chunks: Iterable<readonly ValidRow[]>): Generator<string> {
-  for (const rows of chunks) {
-    let block = "";
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      block += `${organizationId}\t${r.phoneE164}\t${copyText(r.eventType)}\t${formatTimestamp(r.occurredAt)}\t${r.metadataJson === null ? "\\N" : copyText(r.metadataJson)}\n`;
-    }
-    if (block) yield block;
-  }
 }
 
 /** One COPY text block per chunk of rows, for the staging table. */
@@ -311,9 +300,9 @@ export class LeadEventStore {
    * the same keys (rows go in arrival order here, not key order). Returns the rows written.
    */
   async copyNewRows(client: SqlClient, organizationId: number, chunks: Iterable<readonly ValidRow[]>): Promise<number> {
-    const copy = client.query(copyFrom(`copy lead_event (organization_id, phone_e164, event_type, occurred_at, metadata) from stdin`));
+    const copy = client.query(copyFrom(LEAD_EVENT_COPY_BINARY));
     try {
-      await pipeline(Readable.from(leadEventCopyBlocks(organizationId, chunks), { highWaterMark: 1 }), copy);
+      await pipeline(Readable.from(leadEventCopyBinary(organizationId, chunks), { highWaterMark: 1 }), copy);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code === "23505" || code === "40P01") throw new DirectCopyConflict(code);
