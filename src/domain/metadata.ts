@@ -83,9 +83,20 @@ export class UnrepresentableMetadata {
   constructor(readonly detail: string) {}
 }
 
+/**
+ * Metadata a transport read as text that is already the compact JSON of an object, as
+ * JSON.stringify would write it (no whitespace, no escapes, numbers as JavaScript prints them, no
+ * repeated key, nesting under METADATA_MAX_DEPTH): every rule but the size holds by construction,
+ * and the text is stored as it is. See src/server/compact-json.ts.
+ */
+export class CompactMetadataText {
+  constructor(readonly text: string) {}
+}
+
 /** Validates metadata given as a parsed JSON value; returns its compact JSON text, or null when absent. */
 export function checkMetadata(raw: unknown): Validated<string | null> {
   if (raw === undefined || raw === null) return { ok: true, value: null };
+  if (raw instanceof CompactMetadataText) return checkSize(raw.text);
   if (raw instanceof UnrepresentableMetadata) return invalid(raw.detail);
   if (typeof raw !== "object" || Array.isArray(raw)) return invalid("must be a JSON object");
   const notJson = nonJsonProblem(raw, 0);
@@ -98,6 +109,10 @@ export function checkMetadata(raw: unknown): Validated<string | null> {
   }
   const problem = jsonbProblem(text);
   if (problem !== null) return invalid(problem);
+  return checkSize(text);
+}
+
+function checkSize(text: string): Validated<string | null> {
   // UTF-8 takes at most 3 bytes per UTF-16 code unit: most texts are too short to need counting.
   const bytes = text.length * 3 <= METADATA_MAX_BYTES ? 0 : Buffer.byteLength(text, "utf8");
   if (bytes > METADATA_MAX_BYTES) {

@@ -3,16 +3,19 @@
 // 10 MB body (~0.1 s) would otherwise come before everything else.
 //
 // The reader handles the usual shape, `{"organizationId": ..., "eventType": ..., "events": [...]}`
-// with `events` last. It checks the structure between the values itself and hands every value
-// to JSON.parse (the members before `events` one by one, the events 2,000 at a time), so what it
-// accepts, JSON.parse accepts. Anything else (another member after `events`, an escaped key, a
+// with `events` last. It checks the structure between the values itself and hands the members
+// before `events` to JSON.parse one by one. An event in the usual form (plain strings, metadata in
+// the compact form JSON.stringify writes) is read in place, its metadata kept as its own text;
+// any other event goes to JSON.parse. So what it accepts, JSON.parse accepts. Anything else (another member after `events`, an escaped key, a
 // malformed body) throws LazyBodyFallback, and the caller parses the whole body the usual way,
 // which also gives a malformed body its usual error. A send that fails this way stored nothing:
 // the call is atomic, so it can simply run again on the whole body.
 import { MAX_EVENTS_PER_CALL, type EventStream } from "../domain/batch.js";
 import type { RawEvent } from "../domain/types.js";
 import { tooManyEvents } from "../service/send-lead-events.js";
+import { CompactMetadataText, METADATA_MAX_DEPTH } from "../domain/metadata.js";
 import { rawEventFromJson } from "./send-body.js";
+import { compactObjectEnd, plainStringEnd } from "./compact-json.js";
 
 /** Below this size a body is parsed whole: reading lazily pays only for large batches. */
 export const MIN_LAZY_BODY_CHARS = 256 * 1024;
@@ -82,15 +85,11 @@ class BodyEvents implements EventStream {
       return;
     }
     for (;;) {
-      const first = i;
-      let last = i;
-      let n = 0;
+      const events: RawEvent[] = [];
       let closed = false;
       const limit = count === 0 ? firstSize : size;
-      while (n < limit) {
-        last = valueEnd(t, i);
-        if (last < 0) throw new LazyBodyFallback("an event does not end");
-        n++;
+      while (events.length < limit) {
+        const last = readEvent(t, i, events);
         i = skipSpace(t, last);
         const c = t.charCodeAt(i);
         if (c === 0x2c /* , */) {
@@ -102,16 +101,8 @@ class BodyEvents implements EventStream {
         i++;
         break;
       }
-      count += n;
+      count += events.length;
       if (count > MAX_EVENTS_PER_CALL) throw tooManyEvents(closed ? count.toLocaleString("en-US") : `${(count + this.countRest(i)).toLocaleString("en-US")}`);
-      let parsed: unknown[];
-      try {
-        parsed = JSON.parse(`[${t.slice(first, last)}]`) as unknown[];
-      } catch {
-        throw new LazyBodyFallback("an event is not valid JSON");
-      }
-      const events = new Array<RawEvent>(parsed.length);
-      for (let k = 0; k < parsed.length; k++) events[k] = rawEventFromJson(parsed[k]);
       if (closed) this.checkRest(i);
       yield events;
       if (closed) return;
@@ -138,6 +129,105 @@ class BodyEvents implements EventStream {
       i = skipSpace(t, i + 1);
     }
   }
+}
+
+/**
+ * Reads the event at t[i] onto `events` and returns the index after it. The usual event (plain
+ * strings, canonical compact metadata) is read in place, its metadata kept as the text it came
+ * in; any other is handed to JSON.parse, whose values the domain then judges as usual.
+ */
+function readEvent(t: string, i: number, events: RawEvent[]): number {
+  const end = compactEventEnd(t, i, events);
+  if (end >= 0) return end;
+  const last = valueEnd(t, i);
+  if (last < 0) throw new LazyBodyFallback("an event does not end");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(t.slice(i, last));
+  } catch {
+    throw new LazyBodyFallback("an event is not valid JSON");
+  }
+  events.push(rawEventFromJson(parsed));
+  return last;
+}
+
+// The members an event is read in place with; any other member, or one of these twice, sends the
+// event to JSON.parse (metadataJson is JSON text in a string, always escaped).
+const Member = { Phone: 0, OccurredAt: 1, EventType: 2, Metadata: 3 } as const;
+type Member = (typeof Member)[keyof typeof Member];
+const MEMBERS: ReadonlyArray<readonly [string, Member]> = [
+  ["phoneE164", Member.Phone],
+  ["phone_e164", Member.Phone],
+  ["occurredAt", Member.OccurredAt],
+  ["occurred_at", Member.OccurredAt],
+  ["eventType", Member.EventType],
+  ["event_type", Member.EventType],
+  ["metadata", Member.Metadata],
+];
+
+function memberAt(t: string, start: number, end: number): Member | -1 {
+  const len = end - start;
+  for (const [name, member] of MEMBERS) if (name.length === len && t.startsWith(name, start)) return member;
+  return -1;
+}
+
+/**
+ * An event object read in place: string members without escapes, metadata an object in
+ * canonical compact form (see compact-json.ts) or null, whitespace only between the event's own
+ * tokens. Pushes the event and returns the index after it, or returns -1 (nothing pushed).
+ * The event has what rawEventFromJson would give for the same text, but its metadata as
+ * CompactMetadataText.
+ */
+function compactEventEnd(t: string, i: number, events: RawEvent[]): number {
+  if (t.charCodeAt(i) !== 0x7b /* { */) return -1;
+  let phone: string | undefined;
+  let occurredAt: string | undefined;
+  let eventType: string | undefined;
+  let metadata: CompactMetadataText | null | undefined;
+  let seen = 0;
+  i = skipSpace(t, i + 1);
+  if (t.charCodeAt(i) === 0x7d /* } */) {
+    events.push({ phoneE164: undefined, occurredAt: undefined, eventType: undefined, metadata: undefined });
+    return i + 1;
+  }
+  for (;;) {
+    if (t.charCodeAt(i) !== 0x22) return -1;
+    const nameEnd = plainStringEnd(t, i);
+    if (nameEnd < 0) return -1;
+    const member = memberAt(t, i + 1, nameEnd);
+    if (member === -1 || (seen & (1 << member)) !== 0) return -1;
+    seen |= 1 << member;
+    i = skipSpace(t, nameEnd + 1);
+    if (t.charCodeAt(i) !== 0x3a /* : */) return -1;
+    i = skipSpace(t, i + 1);
+    if (member === Member.Metadata) {
+      if (t.startsWith("null", i)) {
+        metadata = null;
+        i += 4;
+      } else {
+        const end = compactObjectEnd(t, i, METADATA_MAX_DEPTH - 1);
+        if (end < 0) return -1;
+        metadata = new CompactMetadataText(t.slice(i, end));
+        i = end;
+      }
+    } else {
+      if (t.charCodeAt(i) !== 0x22) return -1;
+      const end = plainStringEnd(t, i);
+      if (end < 0) return -1;
+      const value = t.slice(i + 1, end);
+      if (member === Member.Phone) phone = value;
+      else if (member === Member.OccurredAt) occurredAt = value;
+      else eventType = value;
+      i = end + 1;
+    }
+    i = skipSpace(t, i);
+    const c = t.charCodeAt(i);
+    if (c === 0x7d /* } */) break;
+    if (c !== 0x2c /* , */) return -1;
+    i = skipSpace(t, i + 1);
+  }
+  events.push({ phoneE164: phone, occurredAt, eventType, metadata });
+  return i + 1;
 }
 
 function skipSpace(t: string, i: number): number {
