@@ -124,19 +124,25 @@ export function planBatch(events: readonly RawEvent[], batchEventType: string | 
  * occurredAt) only the first is passed on, as planBatch does.
  */
 export function* firstOfEachKey(chunks: Iterable<readonly ValidRow[]>): Generator<ValidRow[]> {
-  // Keyed by phone and type, holding the times seen: no number-to-string conversion per row (a
-  // third of this function's cost), and a phone and type rarely come more than once.
-  const seen = new Map<string, number | Set<number>>();
+  // By type, then phone, holding the times seen: no key string built per row (a batch usually
+  // has one type, so the outer lookup is nearly free), and a phone and type rarely repeat.
+  const byType = new Map<string, Map<string, number | Set<number>>>();
+  let lastType: string | undefined;
+  let seen: Map<string, number | Set<number>> | undefined;
   for (const chunk of chunks) {
     const kept: ValidRow[] = [];
     for (const row of chunk) {
-      const key = row.phoneE164 + "\u0000" + row.eventType;
-      const times = seen.get(key);
+      if (row.eventType !== lastType || seen === undefined) {
+        lastType = row.eventType;
+        seen = byType.get(lastType);
+        if (seen === undefined) byType.set(lastType, (seen = new Map()));
+      }
+      const times = seen.get(row.phoneE164);
       if (times === undefined) {
-        seen.set(key, row.occurredAt);
+        seen.set(row.phoneE164, row.occurredAt);
       } else if (typeof times === "number") {
         if (times === row.occurredAt) continue;
-        seen.set(key, new Set([times, row.occurredAt]));
+        seen.set(row.phoneE164, new Set([times, row.occurredAt]));
       } else {
         if (times.has(row.occurredAt)) continue;
         times.add(row.occurredAt);

@@ -5,6 +5,7 @@
 // then the size ("metadata too large").
 
 import { Buffer } from "node:buffer";
+import { compactObjectEnd } from "./compact-json.js";
 import type { Validated } from "./types.js";
 
 /** Limit on the compact JSON text (JSON.stringify, no spaces), in UTF-8 bytes. */
@@ -87,7 +88,7 @@ export class UnrepresentableMetadata {
  * Metadata a transport read as text that is already the compact JSON of an object, as
  * JSON.stringify would write it (no whitespace, no escapes, numbers as JavaScript prints them, no
  * repeated key, nesting under METADATA_MAX_DEPTH): every rule but the size holds by construction,
- * and the text is stored as it is. See src/server/compact-json.ts.
+ * and the text is stored as it is. See compact-json.ts.
  */
 export class CompactMetadataText {
   constructor(readonly text: string) {}
@@ -128,6 +129,8 @@ function checkSize(text: string): Validated<string | null> {
 /** Same rules for metadata that arrives as JSON text; "" means absent (proto3's unset string). */
 export function checkMetadataJson(text: string): Validated<string | null> {
   if (text === "") return { ok: true, value: null };
+  // Text already in compact form (what a caller's JSON.stringify writes) is kept as it is.
+  if (compactObjectEnd(text, 0, MAX_DEPTH - 1) === text.length) return checkSize(text);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -2,6 +2,7 @@
 // streaming, so an oversized body is never buffered whole.
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
+import { isAscii } from "node:buffer";
 import { gunzip } from "node:zlib";
 import { promisify } from "node:util";
 import { AppError } from "../domain/errors.js";
@@ -50,6 +51,8 @@ export function parseJsonBody(body: Buffer): unknown {
 
 /** The body as text; malformed UTF-8 is INVALID_ARGUMENT. */
 export function decodeUtf8Body(body: Buffer): string {
+  // ASCII is UTF-8 as it is: checked and copied natively, without the decoder's validation.
+  if (isAscii(body)) return body.toString("latin1");
   try {
     return utf8.decode(body);
   } catch {

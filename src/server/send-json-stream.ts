@@ -15,7 +15,7 @@ import type { RawEvent } from "../domain/types.js";
 import { tooManyEvents } from "../service/send-lead-events.js";
 import { CompactMetadataText, METADATA_MAX_DEPTH } from "../domain/metadata.js";
 import { rawEventFromJson } from "./send-body.js";
-import { compactObjectEnd, plainStringEnd } from "./compact-json.js";
+import { compactObjectEnd, plainStringEnd } from "../domain/compact-json.js";
 
 /** Below this size a body is parsed whole: reading lazily pays only for large batches. */
 export const MIN_LAZY_BODY_CHARS = 256 * 1024;

@@ -81,6 +81,8 @@ describe("batch planning", () => {
       { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:01Z" },
       { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:02Z" },
       { phoneE164: "+14155550132", occurredAt: "2026-11-30T18:34:02Z" },
+      // The other type again, after rows of the batch type: still a repeat of row 2.
+      { phoneE164: "+1 415 555 0132", occurredAt: "2026-11-30T18:34:00Z", eventType: "other" },
     ];
     const validation = new BatchValidation(chunksOf(events, 2), "paid", context());
     const kept = [...firstOfEachKey(validation.validChunks())].flat();

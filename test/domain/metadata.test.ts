@@ -89,6 +89,20 @@ describe("metadata", () => {
   });
 });
 
+describe("metadata given as compact JSON text", () => {
+  it("keeps compact text as it is, and judges it as its parsed value is judged", () => {
+    const texts = ['{"b":1,"a":[true,null,{"c":"é😀"}]}', '{"10":1,"2":2,"x":-1.5e-7}', '{"a":1,"a":2}', '{"a":1.0}', '{"a":"\\u0000"}', `{"p":"${"x".repeat(8186)}"}`, `{"p":"${"é".repeat(4094)}"}`, `{"p":"${"x".repeat(8187)}"}`];
+    for (const text of texts) {
+      const fromText = checkMetadataJson(text);
+      const fromValue = checkMetadata(JSON.parse(text));
+      expect(fromText.ok, text).toBe(fromValue.ok);
+      if (fromText.ok && fromValue.ok) expect(JSON.parse(fromText.value!), text).toEqual(JSON.parse(fromValue.value!));
+      else expect(fromText, text).toEqual(fromValue);
+    }
+    expect(checkMetadataJson('{"b":1,"a":2}')).toEqual({ ok: true, value: '{"b":1,"a":2}' });
+  });
+});
+
 describe("metadata nesting", () => {
   const nest = (levels: number) => {
     const root: Record<string, unknown> = {};

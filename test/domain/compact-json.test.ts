@@ -2,7 +2,7 @@
 // JSON.stringify gives back at the same length and the same value; what JSON.stringify writes
 // (without escapes or repeated keys) it accepts.
 import { describe, expect, it } from "vitest";
-import { compactObjectEnd, compactValueEnd, plainStringEnd } from "../../src/server/compact-json.js";
+import { compactObjectEnd, compactValueEnd, plainStringEnd } from "../../src/domain/compact-json.js";
 
 const accepts = (text: string, depth = 31) => compactValueEnd(text, 0, depth) === text.length;
 
