@@ -54,6 +54,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; database?: 
     // No Unix socket: its directory may be owned by a system PostgreSQL.
     "-c", "unix_socket_directories=",
     "-c", "max_connections=200",
+    ...serverSettings(),
   ], { ...owner, detached: true, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LC_MESSAGES: "C" } });
   await waitForReady(child, log);
 
@@ -67,6 +68,21 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; database?: 
     port,
     stop: () => (stopped ??= stopChild(child)),
   };
+}
+
+/**
+ * Settings for a write-heavy service rather than PostgreSQL's minimal defaults (128 MB of shared
+ * buffers, 4 MB of WAL buffers, a checkpoint every 1 GB of WAL). Measured on 50,000-row batches:
+ * fewer checkpoints mean fewer full-page images in the WAL of each batch's random index inserts,
+ * and larger WAL buffers let a COPY go on without waiting for WAL writes. Durability is the
+ * default's: every commit is flushed (fsync) before it is answered.
+ */
+function serverSettings(): string[] {
+  const mb = (bytes: number) => Math.floor(bytes / 2 ** 20);
+  // An eighth of the machine's memory, between the default and 2 GB.
+  const sharedBuffers = Math.min(2048, Math.max(128, mb(os.totalmem() / 8)));
+  const settings = [`shared_buffers=${sharedBuffers}MB`, "wal_buffers=64MB", "max_wal_size=8GB", "min_wal_size=1GB", "checkpoint_timeout=15min"];
+  return settings.flatMap((s) => ["-c", s]);
 }
 
 async function loadBinaries(): Promise<Binaries> {
