@@ -148,12 +148,21 @@ function* copyBlocks(chunks: Iterable<readonly ValidRow[]>): Generator<string> {
  */
 export const STAGED_INSERT_SETTINGS = "set local enable_seqscan = off; set local jit = off; set local work_mem = '64MB'";
 
-/** Which of these keys are stored: the 1-based ordinals of the stored ones (see LeadEventStore.storedIndexes). */
+const KEY_SEPARATOR = "\u001f";
+const KEY_SEPARATOR_SQL = "E'\\x1f'";
+
+/**
+ * Which of these keys are stored: the 1-based ordinals of the stored ones, comma-separated in one
+ * text value (null when none), see LeadEventStore.storedIndexes. The keys travel as three texts
+ * split by string_to_array on U+001F, which none of them can hold (phones are "+digits", times
+ * digits, event types have no control characters): one native split instead of escaping and
+ * parsing array literals element by element, and one row back instead of one per stored key.
+ */
 export function storedKeysQuery(organizationId: number, phones: string[], types: string[], micros: string[]): { text: string; values: unknown[] } {
   const at = "(timestamptz 'epoch' + u.us * interval '1 microsecond')";
   return {
-    text: `select u.i
-             from unnest($2::text[], $3::text[], $4::int8[]) with ordinality as u(p, t, us, i)
+    text: `select string_agg(u.i::text, ',') as found
+             from unnest(string_to_array($2, ${KEY_SEPARATOR_SQL}), string_to_array($3, ${KEY_SEPARATOR_SQL}), string_to_array($4, ${KEY_SEPARATOR_SQL})::int8[]) with ordinality as u(p, t, us, i)
             cross join lateral (select true
                                   from lead_event e
                                  where e.organization_id = $1
@@ -161,7 +170,7 @@ export function storedKeysQuery(organizationId: number, phones: string[], types:
                                    and (e.phone_e164, e.event_type, e.occurred_at) <= (u.p, u.t, ${at})
                                  order by e.phone_e164, e.event_type, e.occurred_at
                                  limit 1) x`,
-    values: [organizationId, phones, types, micros],
+    values: [organizationId, phones.join(KEY_SEPARATOR), types.join(KEY_SEPARATOR), micros.join(KEY_SEPARATOR)],
   };
 }
 
@@ -353,8 +362,9 @@ export class LeadEventStore {
       times[i] = String(r.occurredAt);
     }
     const { text, values } = storedKeysQuery(organizationId, phones, types, times);
-    const { rows: found } = await client.query<{ i: string }>(text, values);
-    for (const f of found) stored.add(rows[Number(f.i) - 1]!.index);
+    const { rows: result } = await client.query<{ found: string | null }>(text, values);
+    const found = result[0]?.found;
+    if (found) for (const i of found.split(",")) stored.add(rows[Number(i) - 1]!.index);
     return stored;
   }
 

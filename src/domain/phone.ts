@@ -38,6 +38,7 @@ const CANONICAL = /^\+[1-9][0-9]{1,16}$/;
 // possible, with the same E.164 result; test/domain/phone.test.ts re-checks that against the
 // library. Not for strict mode: validity needs the per-region patterns.
 const NANP_INTERNATIONAL = /^1[2-9][0-9]{9}$/; // digits after "+"
+const NANP_E164 = /^\+1[2-9][0-9]{9}$/;
 const NANP_NATIONAL = /^1?([2-9][0-9]{9})$/; // in a +1 region, with or without the leading 1
 
 /** True when libphonenumber knows the ISO 3166-1 alpha-2 region (e.g. "US", "GB"). */
@@ -122,6 +123,9 @@ export function createPhoneNormalizer(rules: PhoneRules): (raw: unknown) => stri
   const cache = new Map<string, string | null>();
   return (raw: unknown): string | null => {
     if (typeof raw !== "string") return null;
+    // A North American number already in E.164, most of most batches: it is its own answer (what
+    // asInternational's fast path gives), with no cache entry or new string.
+    if (resolved.nanpInternational && NANP_E164.test(raw)) return raw;
     const hit = cache.get(raw);
     if (hit !== undefined) return hit;
     const result = normalizeResolved(raw, resolved);

@@ -102,6 +102,8 @@ export async function profileRestIngest(opts: { root: string; databaseUrl: strin
   const SINGLES = 2000;
   let window: { fromUs: number; toUs: number } | undefined;
   let singleWindow: { fromUs: number; toUs: number } | undefined;
+  const resendMs: number[] = [];
+  let resendWindow: { fromUs: number; toUs: number } | undefined;
   try {
     await t.restSend(jsonBody(opts.orgId, freshType("profile_warm"), opts.batch));
     const bodies = Array.from({ length: opts.runs }, () => jsonBody(opts.orgId, freshType("profile"), opts.batch));
@@ -112,6 +114,14 @@ export async function profileRestIngest(opts: { root: string; databaseUrl: strin
       ms.push(r.ms);
     }
     window = { fromUs: Number(from / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) };
+    // The same bodies again: every row is stored already.
+    const fromResend = process.hrtime.bigint();
+    for (const body of bodies) {
+      const r = await t.restSend(body);
+      if (r.value.duplicates !== opts.batch.rows.length) throw new Error(`profiled re-send: unexpected answer ${JSON.stringify(r.value)}`);
+      resendMs.push(r.ms);
+    }
+    resendWindow = { fromUs: Number(fromResend / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) };
     const singles = makeBatch(SINGLES + 200, 120, 77, Date.now() * 1000);
     const type = freshType("profile_single");
     const singleBodies = singles.rows.map((r) => jsonBody(opts.orgId, type, { rows: [r], eventsJson: `[{"phoneE164":"${r.phone}","occurredAt":"${r.occurredAt}","metadata":${r.metadataJson}}]`, metadataBytes: 0 }));
@@ -126,6 +136,7 @@ export async function profileRestIngest(opts: { root: string; databaseUrl: strin
   const file = fs.readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => path.join(dir, f))[0];
   if (!file) throw new Error("the profiled server wrote no .cpuprofile");
   const batches = summarizeProfile(file, opts.root, window);
+  const resends = summarizeProfile(file, opts.root, resendWindow);
   const single = summarizeProfile(file, opts.root, singleWindow);
   const md = [
     "# CPU profile of the server (BENCH_PROFILE=1)",
@@ -133,6 +144,7 @@ export async function profileRestIngest(opts: { root: string; databaseUrl: strin
     "Written by `BENCH_PROFILE=1 npm run bench`: the server child runs with `--cpu-prof`; self time is summed per function from the .cpuprofile samples taken in each window. Profiling slows the server: compare shares, not times.",
     "",
     profileMarkdown(batches, "REST 50k batches", `${opts.runs} × REST ${opts.batch.rows.length.toLocaleString("en-US")}-event batches after one warm-up batch; median ${seconds(median(ms))} per batch under the profiler; busy server CPU per batch ${seconds(batches.totalMs / opts.runs)}.`),
+    profileMarkdown(resends, "REST 50k re-sends (all duplicates)", `The same ${opts.runs} bodies again; median ${seconds(median(resendMs))} per batch under the profiler; busy server CPU per batch ${seconds(resends.totalMs / opts.runs)}.`),
     profileMarkdown(single, "Single events", `${SINGLES} one-event REST requests one after the other (after 200 unmeasured), median ${median(singleMs).toFixed(2)} ms each under the profiler; busy CPU per request ${(single.totalMs / SINGLES).toFixed(2)} ms.`),
   ].join("\n");
   fs.writeFileSync(opts.outFile, md);
