@@ -11,11 +11,15 @@
 // - strings must be valid UTF-8 (proto3), and a leading byte-order mark is dropped (TextDecoder);
 // - a Struct key "__proto__" never becomes an own property, so it is not in the JSON;
 // - messages nest at most 100 deep, counting the request itself.
+// Metadata in the usual shape (a Struct of plain values, each map entry key then value, no key
+// repeated, no key JavaScript would reorder, strings without characters JSON escapes) is written
+// straight to its compact JSON text while it is read, the text JSON.stringify would make of the
+// decoded object: no object tree, no stringify. Anything else is read again the general way.
 // test/server/send-proto-decoder.test.ts checks all this against protobuf-es on generated and
 // fuzzed messages. Pure: no I/O.
 import { Buffer } from "node:buffer";
 import { AppError } from "../domain/errors.js";
-import { UnrepresentableMetadata } from "../domain/metadata.js";
+import { CompactMetadataText, METADATA_MAX_BYTES, METADATA_MAX_DEPTH, UnrepresentableMetadata } from "../domain/metadata.js";
 import type { RawEvent } from "../domain/types.js";
 import { parseOrganizationId } from "../service/auth.js";
 import type { SendInput } from "../service/send-lead-events.js";
@@ -136,13 +140,14 @@ class WireReader {
     return this.pos + length;
   }
 
-  private leadEvent(depth: number): RawEvent {
+  private leadEvent(depth: number, compactMetadata = true): RawEvent {
+    const start = this.pos;
     const end = this.enter(depth);
     let phoneE164 = "";
     let occurredAt = "";
     let eventType: string | undefined;
     let metadataJson = "";
-    let metadata: Decoded = EMPTY_VALUE;
+    let metadata: Decoded | CompactMetadataText = EMPTY_VALUE;
     let hasMetadata = false;
     this.suspect = false;
     while (this.pos < end) {
@@ -155,6 +160,19 @@ class WireReader {
           occurredAt = this.string();
           break;
         case 3:
+          if (metadata instanceof CompactMetadataText) {
+            // A repeated metadata field merges into the first: that needs the decoded object.
+            this.pos = start;
+            return this.leadEvent(depth, false);
+          }
+          if (compactMetadata && !hasMetadata) {
+            const text = this.compactMetadata(depth + 1);
+            if (text !== undefined) {
+              metadata = new CompactMetadataText(text);
+              hasMetadata = true;
+              break;
+            }
+          }
           metadata = this.value(depth + 1, metadata);
           hasMetadata = true;
           break;
@@ -172,9 +190,182 @@ class WireReader {
       phoneE164,
       occurredAt,
       eventType,
-      metadata: !hasMetadata ? undefined : this.suspect && hasNonJson(metadata) ? new UnrepresentableMetadata(UNREPRESENTABLE) : metadata,
+      metadata: !hasMetadata ? undefined : metadata instanceof CompactMetadataText ? metadata : this.suspect && hasNonJson(metadata) ? new UnrepresentableMetadata(UNREPRESENTABLE) : metadata,
       metadataJson,
     };
+  }
+
+  /**
+   * The metadata Value at the current field as compact JSON text, when it is a Struct in the
+   * usual shape (see the file's head); otherwise undefined, with the position unchanged, and the
+   * caller reads it the general way (which also gives malformed bytes their error). The text is
+   * assembled as bytes in a scratch buffer and made a string once: concatenating the pieces
+   * would leave a tree of string fragments for every write of it to flatten.
+   */
+  private compactMetadata(depth: number): string | undefined {
+    const start = this.pos;
+    try {
+      const end = this.enter(depth);
+      if (this.pos < end) {
+        this.tag();
+        if (this.field === 5 && this.wire === WIRE_LENGTH) {
+          this.outLen = 0;
+          this.outAscii = true;
+          if (this.structText(depth + 1, 0) && this.pos === end) {
+            return this.outAscii ? this.out.latin1Slice(0, this.outLen) : this.out.utf8Slice(0, this.outLen);
+          }
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof MalformedWire)) throw err;
+    }
+    this.pos = start;
+    return undefined;
+  }
+
+  /** Appends a Value's JSON text; false when it is not in the usual shape (one kind, finite, plain). */
+  private valueText(depth: number, jsonDepth: number): boolean {
+    const end = this.enter(depth);
+    if (this.pos >= end) return false; // no kind: toJson refuses it
+    this.tag();
+    let ok: boolean;
+    switch (this.field) {
+      case 1:
+        if (this.wire !== WIRE_VARINT) return false;
+        this.uint32();
+        ok = this.putAscii("null");
+        break;
+      case 2: {
+        if (this.wire !== WIRE_FIXED64) return false;
+        const v = this.double();
+        if (!Number.isFinite(v)) return false;
+        ok = this.putAscii(String(v)); // JSON.stringify's text for a finite number (-0 is "0")
+        break;
+      }
+      case 3:
+        if (this.wire !== WIRE_LENGTH) return false;
+        ok = this.stringText();
+        break;
+      case 4:
+        if (this.wire !== WIRE_VARINT) return false;
+        ok = this.putAscii(this.bool() ? "true" : "false");
+        break;
+      case 5:
+        if (this.wire !== WIRE_LENGTH) return false;
+        ok = this.structText(depth + 1, jsonDepth + 1);
+        break;
+      case 6:
+        if (this.wire !== WIRE_LENGTH) return false;
+        ok = this.listText(depth + 1, jsonDepth + 1);
+        break;
+      default:
+        return false;
+    }
+    // Exactly one field, ending where the message says it ends.
+    return ok && this.pos === end;
+  }
+
+  /** Appends a Struct's JSON text (its map entries in wire order); false when not usual. */
+  private structText(depth: number, jsonDepth: number): boolean {
+    if (jsonDepth >= METADATA_MAX_DEPTH) return false;
+    const end = this.enter(depth);
+    if (!this.putByte(0x7b /* { */)) return false;
+    const keys: string[] = [];
+    let keySet: Set<string> | undefined; // past a few keys, a repeat is looked up rather than searched
+    while (this.pos < end) {
+      this.tag();
+      if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
+      const entryLength = this.uint32(); // first: `this.pos + this.uint32()` would add to the old pos
+      const entryEnd = this.pos + entryLength;
+      this.tag();
+      if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
+      const key = this.key();
+      // JavaScript puts integer-like keys first and "__proto__" is not kept: the object's order
+      // and content would differ from the wire's; a repeated key keeps its first place.
+      if (!plainKey(key)) return false;
+      if (keySet !== undefined) {
+        if (keySet.has(key)) return false;
+        keySet.add(key);
+      } else {
+        if (keys.includes(key)) return false;
+        if (keys.length === 8) keySet = new Set(keys).add(key);
+      }
+      if (keys.length > 0 && !this.putByte(0x2c /* , */)) return false;
+      keys.push(key);
+      if (!this.putByte(0x22) || !this.putText(key) || !this.putByte(0x22) || !this.putByte(0x3a /* : */)) return false;
+      this.tag();
+      // tag() has moved on; TypeScript still narrows this.field to 1 from the check above.
+      if ((this.field as number) !== 2 || this.wire !== WIRE_LENGTH) return false;
+      if (!this.valueText(depth + 1, jsonDepth) || this.pos !== entryEnd) return false;
+    }
+    return this.pos === end && this.putByte(0x7d /* } */);
+  }
+
+  /** Appends a ListValue's JSON text; false when not usual. */
+  private listText(depth: number, jsonDepth: number): boolean {
+    if (jsonDepth >= METADATA_MAX_DEPTH) return false;
+    const end = this.enter(depth);
+    if (!this.putByte(0x5b /* [ */)) return false;
+    let first = true;
+    while (this.pos < end) {
+      this.tag();
+      if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
+      if (!first && !this.putByte(0x2c /* , */)) return false;
+      first = false;
+      if (!this.valueText(depth + 1, jsonDepth)) return false;
+    }
+    return this.pos === end && this.putByte(0x5d /* ] */);
+  }
+
+  /** Appends a string value as JSON text; false when JSON would escape a character of it. */
+  private stringText(): boolean {
+    const start = this.span();
+    const end = this.pos;
+    const buf = this.buf;
+    let ascii = true;
+    // JSON escapes control characters, quotes and backslashes; bytes of multi-byte UTF-8 are >= 0x80.
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c < 0x20 || c === 0x22 || c === 0x5c) return false;
+      if (c >= 0x80) ascii = false;
+    }
+    if (!this.putByte(0x22)) return false;
+    if (ascii) {
+      if (this.outLen + (end - start) > this.out.length) return false;
+      for (let i = start; i < end; i++) this.out[this.outLen++] = buf[i]!;
+    } else if (!this.putText(this.utf8(start, end))) {
+      return false; // utf8() is the strict decoding the general way uses (and drops a leading BOM)
+    }
+    return this.putByte(0x22);
+  }
+
+  // The scratch buffer: as long as the longest metadata allowed, so overflowing it means the
+  // metadata is too large, which the general way then reports with its size.
+  private readonly out = Buffer.allocUnsafe(METADATA_MAX_BYTES) as Latin1Buffer & { utf8Slice(start: number, end: number): string };
+  private outLen = 0;
+  private outAscii = true;
+
+  private putByte(b: number): boolean {
+    if (this.outLen >= this.out.length) return false;
+    this.out[this.outLen++] = b;
+    return true;
+  }
+
+  private putAscii(text: string): boolean {
+    if (this.outLen + text.length > this.out.length) return false;
+    for (let i = 0; i < text.length; i++) this.out[this.outLen++] = text.charCodeAt(i);
+    return true;
+  }
+
+  /** Any string, as UTF-8. */
+  private putText(text: string): boolean {
+    let ascii = true;
+    for (let i = 0; i < text.length && ascii; i++) if (text.charCodeAt(i) >= 0x80) ascii = false;
+    if (ascii) return this.putAscii(text);
+    if (this.outLen + Buffer.byteLength(text, "utf8") > this.out.length) return false;
+    this.outLen += this.out.write(text, this.outLen, "utf8");
+    this.outAscii = false;
+    return true;
   }
 
   /**
@@ -438,6 +629,18 @@ class WireReader {
     }
     if (this.pos > this.len) this.fail("unexpected end of data");
   }
+}
+
+/** A key JSON.stringify writes as it is and a plain object keeps in insertion order. */
+function plainKey(key: string): boolean {
+  if (key === "__proto__") return false;
+  const first = key.charCodeAt(0);
+  if (first >= 0x30 && first <= 0x39) return false; // may be an array index, which objects order first
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
 }
 
 function isObject(v: Decoded): v is DecodedObject {

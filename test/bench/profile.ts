@@ -1,13 +1,13 @@
 // BENCH_PROFILE=1: a second server child started with --cpu-prof, a warm-up batch, then REST
-// 50k ingests, then single-event requests one after the other; on exit V8 writes a .cpuprofile,
-// which is summarized here by self time (per function, and per file or package), separately for
-// the window of the batches and the window of the single events (V8's profile clock and
+// 50k ingests, their re-sends, single-event requests one after the other, and gRPC 50k ingests;
+// on exit V8 writes a .cpuprofile, which is summarized here by self time (per function, and per
+// file or package), separately for each window (V8's profile clock and
 // process.hrtime are both CLOCK_MONOTONIC on Linux, so the windows line up).
 import fs from "node:fs";
 import path from "node:path";
 import { note } from "./config.js";
 import type { Batch } from "./data.js";
-import { jsonBody, makeBatch } from "./data.js";
+import { jsonBody, makeBatch, protoBytes, protoRequest } from "./data.js";
 import { freshType } from "./ingest.js";
 import { median, seconds } from "./report.js";
 import { startServer } from "./server.js";
@@ -104,6 +104,8 @@ export async function profileRestIngest(opts: { root: string; databaseUrl: strin
   let singleWindow: { fromUs: number; toUs: number } | undefined;
   const resendMs: number[] = [];
   let resendWindow: { fromUs: number; toUs: number } | undefined;
+  const grpcMs: number[] = [];
+  let grpcWindow: { fromUs: number; toUs: number } | undefined;
   try {
     await t.restSend(jsonBody(opts.orgId, freshType("profile_warm"), opts.batch));
     const bodies = Array.from({ length: opts.runs }, () => jsonBody(opts.orgId, freshType("profile"), opts.batch));
@@ -129,6 +131,17 @@ export async function profileRestIngest(opts: { root: string; databaseUrl: strin
     const from2 = process.hrtime.bigint();
     for (const body of singleBodies.slice(200)) singleMs.push((await t.restSend(body)).ms);
     singleWindow = { fromUs: Number(from2 / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) };
+    // gRPC with google.protobuf.Value metadata, bytes serialized before the window.
+    const base = protoRequest(opts.orgId, "placeholder", opts.batch);
+    await t.grpcSendBytes(protoBytes({ ...base, eventType: freshType("profile_grpc_warm") }));
+    const grpcBodies = Array.from({ length: opts.runs }, () => protoBytes({ ...base, eventType: freshType("profile_grpc") }));
+    const from3 = process.hrtime.bigint();
+    for (const bytes of grpcBodies) {
+      const r = await t.grpcSendBytes(bytes);
+      if (r.value.inserted !== opts.batch.rows.length) throw new Error(`profiled gRPC ingest: unexpected answer ${JSON.stringify(r.value)}`);
+      grpcMs.push(r.ms);
+    }
+    grpcWindow = { fromUs: Number(from3 / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) };
   } finally {
     t.close();
     await server.stop();
@@ -138,6 +151,7 @@ export async function profileRestIngest(opts: { root: string; databaseUrl: strin
   const batches = summarizeProfile(file, opts.root, window);
   const resends = summarizeProfile(file, opts.root, resendWindow);
   const single = summarizeProfile(file, opts.root, singleWindow);
+  const grpc = summarizeProfile(file, opts.root, grpcWindow);
   const md = [
     "# CPU profile of the server (BENCH_PROFILE=1)",
     "",
@@ -145,6 +159,7 @@ export async function profileRestIngest(opts: { root: string; databaseUrl: strin
     "",
     profileMarkdown(batches, "REST 50k batches", `${opts.runs} × REST ${opts.batch.rows.length.toLocaleString("en-US")}-event batches after one warm-up batch; median ${seconds(median(ms))} per batch under the profiler; busy server CPU per batch ${seconds(batches.totalMs / opts.runs)}.`),
     profileMarkdown(resends, "REST 50k re-sends (all duplicates)", `The same ${opts.runs} bodies again; median ${seconds(median(resendMs))} per batch under the profiler; busy server CPU per batch ${seconds(resends.totalMs / opts.runs)}.`),
+    profileMarkdown(grpc, "gRPC 50k batches (google.protobuf.Value metadata)", `${opts.runs} × gRPC ${opts.batch.rows.length.toLocaleString("en-US")}-event batches, bytes serialized before the window; median ${seconds(median(grpcMs))} per batch under the profiler; busy server CPU per batch ${seconds(grpc.totalMs / opts.runs)}.`),
     profileMarkdown(single, "Single events", `${SINGLES} one-event REST requests one after the other (after 200 unmeasured), median ${median(singleMs).toFixed(2)} ms each under the profiler; busy CPU per request ${(single.totalMs / SINGLES).toFixed(2)} ms.`),
   ].join("\n");
   fs.writeFileSync(opts.outFile, md);

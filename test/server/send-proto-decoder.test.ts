@@ -7,17 +7,32 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { SendLeadEventsRequestSchema } from "../../gen/leadevents/v1/lead_event_service_pb.js";
 import { AppError } from "../../src/domain/errors.js";
-import { checkMetadata } from "../../src/domain/metadata.js";
+import { checkMetadata, CompactMetadataText } from "../../src/domain/metadata.js";
 import { sendInputFromProto } from "../../src/rpc/mapping.js";
 import { decodeSendRequest, sendInputOf } from "../../src/server/send-proto-decoder.js";
 import { makeBatch, prng, protoBytes, protoRequest } from "../bench/data.js";
 
 type Outcome = { malformed: true } | { input: unknown; metadataText: string[] } | { refused: string };
 
+/**
+ * What is stored or refused for each event's metadata: the decoder may hand over metadata as
+ * compact text where protobuf-es gives an object, so events are compared by checkMetadata's
+ * outcome, key order included (isDeepStrictEqual would ignore it on objects).
+ */
 function metadataTexts(input: { events: unknown }): string[] {
-  // JSON.stringify keeps key order, which isDeepStrictEqual ignores; the stored text depends on it.
   if (!Array.isArray(input.events)) throw new Error("the decoder gives an array of events");
-  return input.events.map((e: { metadata?: unknown }) => String(JSON.stringify(e.metadata)));
+  return input.events.map((e: { metadata?: unknown }) => {
+    if (e.metadata === undefined) return "(absent)";
+    const r = checkMetadata(e.metadata);
+    return r.ok ? String(r.value) : `${r.code}: ${r.reason}`;
+  });
+}
+
+/** The input with each event's metadata replaced by its outcome (see metadataTexts). */
+function comparable(o: Outcome): unknown {
+  if (!("input" in o)) return o;
+  const input = o.input as { events: Record<string, unknown>[] };
+  return { ...o, input: { ...input, events: input.events.map((e, i) => ({ ...e, metadata: o.metadataText[i] })) } };
 }
 
 function viaProtobufEs(bytes: Uint8Array): Outcome {
@@ -54,7 +69,7 @@ function viaDecoder(bytes: Uint8Array): Outcome {
 function expectSame(bytes: Uint8Array, label = ""): Outcome {
   const expected = viaProtobufEs(bytes);
   const actual = viaDecoder(bytes);
-  if (!isDeepStrictEqual(actual, expected)) {
+  if (!isDeepStrictEqual(comparable(actual), comparable(expected))) {
     // Show both in full (toEqual alone treats -0 and 0, and key order, as equal).
     expect({ label, hex: Buffer.from(bytes).toString("hex"), actual }).toEqual({ label, hex: Buffer.from(bytes).toString("hex"), actual: expected });
     throw new Error(`decoder differs from protobuf-es for ${label} ${Buffer.from(bytes).toString("hex")}`);
@@ -103,6 +118,50 @@ describe("SendLeadEventsRequest decoder", () => {
     const out = expectSame(protoBytes(req));
     expect((out as any).input.organizationId).toBe(42);
     expect((out as any).input.events).toHaveLength(2000);
+    // The usual metadata is written as text while it is read, not built as an object.
+    const decoded = decodeSendRequest(protoBytes(req)).events;
+    expect(decoded.filter((e) => e.metadata instanceof CompactMetadataText)).toHaveLength(2000);
+  });
+
+  it("writes usual metadata straight to compact text, and reads anything else the general way", () => {
+    const compact = (bytes: Uint8Array) => {
+      expectSame(bytes);
+      return decodeSendRequest(bytes).events[0]!.metadata instanceof CompactMetadataText;
+    };
+    const nested = (levels: number): ((w: BinaryWriter) => void) => (levels === 0 ? num(1) : (w) => sub(w, 5, (s) => sub(s, 1, entry("n", nested(levels - 1)))));
+    // Taken: plain values of every kind, nesting, lists, non-ASCII text, -0, "" keys, many keys.
+    expect(compact(structOf(entry("a", num(1.5)), entry("s", str("é 😀 \u2028")), entry("z", num(-0)), entry("", str("")),
+      entry("n", (w) => void w.tag(1, WireType.Varint).int32(0)), entry("t", (w) => void w.tag(4, WireType.Varint).bool(true)),
+      entry("l", (w) => sub(w, 6, (l) => { sub(l, 1, num(2)); sub(l, 1, str("x")); sub(l, 1, (v) => sub(v, 6, () => {})); })),
+      entry("o", (w) => sub(w, 5, (s) => sub(s, 1, entry("ключ", str("значение")))))))).toBe(true);
+    expect(compact(structOf(...Array.from({ length: 40 }, (_, i) => entry(`k${i}`, num(i)))))).toBe(true);
+    expect(compact(metadataOf((w) => sub(w, 5, () => {})))).toBe(true);
+    // 32 levels of objects (the top one and 31 below it) are allowed; a 33rd is refused, by the general way.
+    expect(compact(structOf(entry("n", nested(31))))).toBe(true);
+    expect(compact(structOf(entry("n", nested(32))))).toBe(false);
+    expect(checkMetadata(decodeSendRequest(structOf(entry("n", nested(32)))).events[0]!.metadata)).toMatchObject({ ok: false, code: "invalid_metadata" });
+    // Read the general way: what JavaScript's object or JSON.stringify would change, or refuse.
+    for (const [i, bytes] of [
+      structOf(entry("a", num(1)), entry("a", num(2))),
+      structOf(...Array.from({ length: 12 }, (_, i) => entry(`k${i}`, num(i))), entry("k3", num(0))),
+      structOf(entry("b", num(1)), entry("7", num(2))),
+      structOf(entry("__proto__", num(1))),
+      structOf(entry('q"uote', num(1))),
+      structOf(entry("s", str("tab\there"))),
+      structOf(entry("s", str('say "hi"'))),
+      structOf(entry("s", str("back\\slash"))),
+      structOf(entry("s", str("\u0000"))),
+      structOf(entry("x", num(NaN))),
+      structOf(entry("x", () => {})),
+      structOf((w) => { sub(w, 2, str("v")); w.tag(1, LD).string("k"); }),
+      structOf((w) => sub(w, 2, str("v"))),
+      metadataOf((w) => { sub(w, 5, (s) => sub(s, 1, entry("a", num(1)))); w.tag(2, WireType.Bit64).double(1); }),
+      metadataOf((w) => sub(w, 6, (l) => sub(l, 1, num(1)))),
+      metadataOf((w) => void w.tag(3, LD).string("text")),
+      bytesOf((w) => sub(w, 3, (e) => { sub(e, 3, (v) => sub(v, 5, (s) => sub(s, 1, entry("a", num(1))))); sub(e, 3, (v) => sub(v, 5, (s) => sub(s, 1, entry("b", num(2))))); })),
+    ].entries()) {
+      expect({ case: i, compact: compact(bytes) }).toEqual({ case: i, compact: false });
+    }
   });
 
   it("gives proto3 defaults for absent fields, and tells an absent optional eventType from an empty one", () => {
@@ -292,6 +351,27 @@ describe("SendLeadEventsRequest decoder", () => {
         else unknown(w);
       }
     };
+    // Metadata mostly in the usual shape, with now and then one thing the compact text cannot
+    // carry as it is (a repeated, integer-like or escaped key, an escaped string, NaN, a second field).
+    const CLEAN_KEYS = ["a", "b", "campaign", "source", "ключ", "😀", "", "toString", "constructor"];
+    const CLEAN_STRINGS = ["", "x", "+14155550132", "é", "😀", "a".repeat(40), "\u{feff}bom", "line\u2028sep"];
+    const odd = () => rand() < 0.04;
+    const usual = (w: BinaryWriter, depth: number): void => {
+      const kind = depth > 3 ? int(4) : int(6);
+      if (kind === 0) w.tag(1, WireType.Varint).int32(0);
+      else if (kind === 1) w.tag(2, WireType.Bit64).double(odd() ? pick(NUMBERS) : pick([0, -0, 1.5, -2, 1e21, 5e-324, 2 ** 53 + 2]));
+      else if (kind === 2) w.tag(3, LD).string(odd() ? pick(STRINGS.concat(['q"', "b\\", "\t"])) : pick(CLEAN_STRINGS));
+      else if (kind === 3) w.tag(4, WireType.Varint).bool(rand() < 0.5);
+      else if (kind === 4) usualStruct(w, depth + 1);
+      else sub(w, 6, (l) => { for (let n = int(4); n > 0; n--) sub(l, 1, (v) => usual(v, depth + 1)); });
+      if (odd()) w.tag(4, WireType.Varint).bool(true);
+    };
+    const usualStruct = (w: BinaryWriter, depth: number): void => {
+      sub(w, 5, (s) => { for (let n = int(5); n > 0; n--) sub(s, 1, (e) => {
+        e.tag(1, LD).string(odd() ? pick(KEYS) : pick(CLEAN_KEYS));
+        sub(e, 2, (v) => usual(v, depth));
+      }); });
+    };
     const message = () => bytesOf((w) => {
       const order = [0, 1, 2, 3, 4].sort(() => rand() - 0.5);
       for (const f of order) {
@@ -305,7 +385,7 @@ describe("SendLeadEventsRequest decoder", () => {
             const g = int(7);
             if (g === 0) e.tag(1, LD).string(pick(STRINGS));
             else if (g === 1) e.tag(2, LD).string(pick(STRINGS));
-            else if (g === 2) sub(e, 3, (v) => value(v, 0));
+            else if (g === 2) sub(e, 3, (v) => (rand() < 0.6 ? usualStruct(v, 0) : value(v, 0)));
             else if (g === 3) e.tag(4, LD).string(pick(STRINGS));
             else if (g === 4) e.tag(5, LD).string(pick(['{"a":1}', "", "not json"]));
             else if (g === 5) e.tag(1 + int(5), pick([WireType.Varint, WireType.Bit32, WireType.Bit64])).uint32(int(300));
@@ -317,9 +397,17 @@ describe("SendLeadEventsRequest decoder", () => {
 
     let decoded = 0;
     let malformed = 0;
+    let compactText = 0;
+    let general = 0;
     for (let i = 0; i < 3000; i++) {
       const bytes = message();
-      if ("input" in expectSame(bytes, `generated #${i}`)) decoded++;
+      if ("input" in expectSame(bytes, `generated #${i}`)) {
+        decoded++;
+        for (const e of decodeSendRequest(bytes).events) {
+          if (e.metadata instanceof CompactMetadataText) compactText++;
+          else if (e.metadata !== undefined) general++;
+        }
+      }
       // Mutations: a flipped byte, a random byte inserted, a random cut, or random garbage.
       for (let m = 0; m < 4; m++) {
         const copy = Uint8Array.from(bytes);
@@ -334,8 +422,33 @@ describe("SendLeadEventsRequest decoder", () => {
         if ("malformed" in expectSame(mutated, `mutation ${m} of #${i}`)) malformed++;
       }
     }
+    // Metadata-heavy messages: well-formed events whose metadata is mostly in the usual shape,
+    // sometimes sent twice (merged) or in a general Value, with one mutation each.
+    for (let i = 0; i < 2000; i++) {
+      const bytes = bytesOf((w) => {
+        for (let n = 1 + int(3); n > 0; n--) sub(w, 3, (e) => {
+          e.tag(1, LD).string("+14155550132");
+          const r = rand();
+          sub(e, 3, (v) => (r < 0.8 ? usualStruct(v, 0) : value(v, 0)));
+          if (r > 0.9) sub(e, 3, (v) => usualStruct(v, 0));
+        });
+      });
+      if ("input" in expectSame(bytes, `metadata #${i}`)) {
+        for (const e of decodeSendRequest(bytes).events) {
+          if (e.metadata instanceof CompactMetadataText) compactText++;
+          else if (e.metadata !== undefined) general++;
+        }
+      }
+      const copy = Uint8Array.from(bytes);
+      const at = int(copy.length);
+      copy[at] = copy[at]! ^ (1 << int(8));
+      expectSame(copy, `mutated metadata #${i}`);
+    }
     // The generator must exercise both outcomes substantially.
     expect(decoded).toBeGreaterThan(1200);
     expect(malformed).toBeGreaterThan(2000);
+    // ... and both ways of reading metadata.
+    expect(compactText).toBeGreaterThan(1500);
+    expect(general).toBeGreaterThan(1000);
   });
 });
