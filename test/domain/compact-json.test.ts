@@ -99,4 +99,19 @@ describe("canonical compact JSON", () => {
     expect(accepts(wide)).toBe(true);
     expect(accepts(wide.slice(0, -1) + ',"k4999":1}')).toBe(false);
   });
+
+  it("finds a repeated key among many in linear time (a 10 MB body of keys must not block the server)", () => {
+    // 300,000 keys: comparing each with every earlier one would be 4.5e10 comparisons (minutes,
+    // past the test's timeout); a set makes it a fraction of a second.
+    const keys = Array.from({ length: 300_000 }, (_, i) => `"k${String(i).padStart(7, "0")}":0`);
+    const many = `{${keys.join(",")}}`;
+    expect(compactObjectEnd(many, 0, 31)).toBe(many.length);
+    expect(compactObjectEnd(`{${keys.join(",")},"k0000002":1}`, 0, 31)).toBe(-1);
+    // Around the switch from comparing to looking up: a repeat of any earlier key is found.
+    for (const n of [15, 16, 17, 18]) {
+      const head = keys.slice(0, n).join(",");
+      for (const r of [0, n - 1]) expect(compactObjectEnd(`{${head},"k${String(r).padStart(7, "0")}":1}`, 0, 31)).toBe(-1);
+      expect(compactObjectEnd(`{${head},"other":1}`, 0, 31)).toBeGreaterThan(0);
+    }
+  });
 });
