@@ -1,5 +1,6 @@
 // createApp(config) -> an unstarted server with its database and context; listen() starts it.
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import "./rpc/protobuf-text.js"; // protobuf strings keep a leading U+FEFF, as JSON strings do
 import type { Config } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
 import { openDatabase, type Database } from "./db/database.js";

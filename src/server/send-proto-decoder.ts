@@ -8,9 +8,13 @@
 // - a sub-message may read past its declared length (only the buffer's end is checked);
 // - a map entry ignores, without skipping, fields other than key (1) and value (2);
 // - a singular message field seen twice is merged (a Struct gains keys, a ListValue items);
-// - strings must be valid UTF-8 (proto3), and a leading byte-order mark is dropped (TextDecoder);
-// - a Struct key "__proto__" never becomes an own property, so it is not in the JSON;
+// - strings must be valid UTF-8 (proto3); a leading U+FEFF is kept, as it is by every protobuf
+//   decoding in this process (src/rpc/protobuf-text.ts) and by JSON;
 // - messages nest at most 100 deep, counting the request itself.
+// Two deliberate differences, so that binary metadata means what the same JSON means: a Struct
+// key "__proto__" is an ordinary key (protobuf-es's plain object would take it as its prototype
+// and lose it), and metadata nested past that limit rejects its row (as over JSON: "nested
+// deeper than 32 levels") instead of failing the whole call.
 // Metadata in the usual shape (a Struct of plain values, each map entry key then value, no key
 // repeated, no key JavaScript would reorder, strings without characters JSON escapes) is written
 // straight to its compact JSON text while it is read, the text JSON.stringify would make of the
@@ -56,6 +60,9 @@ class MalformedWire extends Error {
   }
 }
 
+/** Messages nested past MAX_DEPTH. */
+class NestedTooDeep extends MalformedWire {}
+
 // protobuf-es's default recursion limit (makeReadContext).
 const MAX_DEPTH = 100;
 
@@ -76,7 +83,7 @@ interface DecodedObject {
 // Word for word what mapping.ts's metadataToJson puts in the row's reject reason.
 const UNREPRESENTABLE = "not representable as JSON (NaN, Infinity, or nested too deeply)";
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const KEY_CACHE_SIZE = 256;
 const MAX_CACHED_KEY = 32;
@@ -136,7 +143,7 @@ class WireReader {
   /** The length prefix of a sub-message at `depth`, and where it ends. */
   private enter(depth: number): number {
     const length = this.uint32();
-    if (depth > MAX_DEPTH) this.fail(`messages nested deeper than ${MAX_DEPTH} levels`);
+    if (depth > MAX_DEPTH) throw new NestedTooDeep(`messages nested deeper than ${MAX_DEPTH} levels`, Math.min(this.pos, this.len));
     return this.pos + length;
   }
 
@@ -149,6 +156,7 @@ class WireReader {
     let metadataJson = "";
     let metadata: Decoded | CompactMetadataText = EMPTY_VALUE;
     let hasMetadata = false;
+    let tooDeep: UnrepresentableMetadata | undefined;
     this.suspect = false;
     while (this.pos < end) {
       this.tag();
@@ -173,8 +181,20 @@ class WireReader {
               break;
             }
           }
-          metadata = this.value(depth + 1, metadata);
+          if (tooDeep !== undefined) {
+            this.skip(this.wire, this.field, MAX_DEPTH - depth);
+            break;
+          }
           hasMetadata = true;
+          {
+            const fieldStart = this.pos;
+            try {
+              metadata = this.value(depth + 1, metadata);
+            } catch (err) {
+              if (!(err instanceof NestedTooDeep)) throw err;
+              tooDeep = this.skipMetadata(fieldStart, err);
+            }
+          }
           break;
         case 4:
           eventType = this.string();
@@ -190,9 +210,21 @@ class WireReader {
       phoneE164,
       occurredAt,
       eventType,
-      metadata: !hasMetadata ? undefined : metadata instanceof CompactMetadataText ? metadata : this.suspect && hasNonJson(metadata) ? new UnrepresentableMetadata(UNREPRESENTABLE) : metadata,
+      metadata: !hasMetadata ? undefined : (tooDeep ?? (metadata instanceof CompactMetadataText ? metadata : this.suspect && hasNonJson(metadata) ? new UnrepresentableMetadata(UNREPRESENTABLE) : metadata)),
       metadataJson,
     };
+  }
+
+  /**
+   * After metadata nested past the message limit: the position moves to the end of the metadata
+   * field (its length prefix is at fieldStart), and the row is rejected like too deep JSON.
+   */
+  private skipMetadata(fieldStart: number, err: NestedTooDeep): UnrepresentableMetadata {
+    this.pos = fieldStart;
+    const length = this.uint32();
+    if (this.pos + length > this.len) throw err;
+    this.pos += length;
+    return new UnrepresentableMetadata(`nested deeper than ${METADATA_MAX_DEPTH} levels`);
   }
 
   /**
@@ -280,8 +312,8 @@ class WireReader {
       this.tag();
       if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
       const key = this.key();
-      // JavaScript puts integer-like keys first and "__proto__" is not kept: the object's order
-      // and content would differ from the wire's; a repeated key keeps its first place.
+      // JavaScript puts integer-like keys first, and a repeated key keeps its first place: the
+      // object's order would differ from the wire's.
       if (!plainKey(key)) return false;
       if (keySet !== undefined) {
         if (keySet.has(key)) return false;
@@ -429,8 +461,10 @@ class WireReader {
       else if (this.field === 2) val = this.value(depth + 1, EMPTY_VALUE);
     }
     if (val === EMPTY_VALUE) this.suspect = true;
-    // protobuf-es assigns into a plain object: "__proto__" sets its prototype instead of a key.
-    if (key !== "__proto__") into[key] = val;
+    // Assigning "__proto__" would set the object's prototype: it is defined as an own key, as
+    // JSON.parse does.
+    if (key === "__proto__") Object.defineProperty(into, key, { value: val, enumerable: true, writable: true, configurable: true });
+    else into[key] = val;
   }
 
   /** google.protobuf.ListValue: repeated Value values = 1. */
@@ -633,7 +667,6 @@ class WireReader {
 
 /** A key JSON.stringify writes as it is and a plain object keeps in insertion order. */
 function plainKey(key: string): boolean {
-  if (key === "__proto__") return false;
   const first = key.charCodeAt(0);
   if (first >= 0x30 && first <= 0x39) return false; // may be an array index, which objects order first
   for (let i = 0; i < key.length; i++) {

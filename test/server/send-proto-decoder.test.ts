@@ -9,6 +9,7 @@ import { SendLeadEventsRequestSchema } from "../../gen/leadevents/v1/lead_event_
 import { AppError } from "../../src/domain/errors.js";
 import { checkMetadata, CompactMetadataText } from "../../src/domain/metadata.js";
 import { sendInputFromProto } from "../../src/rpc/mapping.js";
+import "../../src/rpc/protobuf-text.js"; // as in the server: protobuf-es keeps a leading U+FEFF
 import { decodeSendRequest, sendInputOf } from "../../src/server/send-proto-decoder.js";
 import { makeBatch, prng, protoBytes, protoRequest } from "../bench/data.js";
 
@@ -145,7 +146,6 @@ describe("SendLeadEventsRequest decoder", () => {
       structOf(entry("a", num(1)), entry("a", num(2))),
       structOf(...Array.from({ length: 12 }, (_, i) => entry(`k${i}`, num(i))), entry("k3", num(0))),
       structOf(entry("b", num(1)), entry("7", num(2))),
-      structOf(entry("__proto__", num(1))),
       structOf(entry('q"uote', num(1))),
       structOf(entry("s", str("tab\there"))),
       structOf(entry("s", str('say "hi"'))),
@@ -246,10 +246,22 @@ describe("SendLeadEventsRequest decoder", () => {
     expect(Object.is(negativeZero.metadata.z, -0)).toBe(true);
   });
 
-  it("drops a __proto__ key as protobuf-es does, and keeps integer-like keys first as JavaScript orders them", () => {
-    const out = expectSame(structOf(entry("b", str("1")), entry("__proto__", str("2")), entry("7", str("3")), entry("constructor", str("4"))));
-    expect((out as any).metadataText[0]).toBe('{"7":"3","b":"1","constructor":"4"}');
-    expect(Object.getPrototypeOf(firstEvent(out).metadata)).toBe(Object.prototype);
+  it("keeps a __proto__ key as an ordinary key, as JSON does (protobuf-es would make it the prototype and lose it), and integer-like keys first", () => {
+    const json = '{"b":"1","__proto__":"2","7":"3","constructor":"4","o":{"__proto__":{"p":1}}}';
+    const bytes = structOf(entry("b", str("1")), entry("__proto__", str("2")), entry("7", str("3")), entry("constructor", str("4")),
+      entry("o", (w) => sub(w, 5, (s) => sub(s, 1, entry("__proto__", (v) => sub(v, 5, (t) => sub(t, 1, entry("p", num(1)))))))));
+    const decoded = decodeSendRequest(bytes).events[0]!;
+    expect(checkMetadata(decoded.metadata)).toEqual({ ok: true, value: JSON.stringify(JSON.parse(json)) });
+    expect(JSON.stringify(JSON.parse(json))).toBe('{"7":"3","b":"1","__proto__":"2","constructor":"4","o":{"__proto__":{"p":1}}}');
+    // The usual shape (no integer-like key) is written as text, __proto__ included.
+    const plain = decodeSendRequest(structOf(entry("__proto__", num(1)), entry("a", num(2)))).events[0]!;
+    expect(plain.metadata).toBeInstanceOf(CompactMetadataText);
+    expect(checkMetadata(plain.metadata)).toEqual({ ok: true, value: '{"__proto__":1,"a":2}' });
+    // ... and the same on the general way (a repeated key sends it there).
+    const general = decodeSendRequest(structOf(entry("__proto__", num(1)), entry("a", num(2)), entry("a", num(3)))).events[0]!;
+    expect(general.metadata).not.toBeInstanceOf(CompactMetadataText);
+    expect(checkMetadata(general.metadata)).toEqual({ ok: true, value: '{"__proto__":1,"a":3}' });
+    expect(Object.getPrototypeOf(general.metadata)).toBe(Object.prototype);
   });
 
   it("reads a known field as its declared type whatever its wire type, as protobuf-es does", () => {
@@ -271,9 +283,12 @@ describe("SendLeadEventsRequest decoder", () => {
     expectSame(structOf((w) => { w.tag(1, LD).string("k"); w.tag(3, WireType.Varint).uint32(1); }));
   });
 
-  it("handles UTF-8 like protobuf-es: multi-byte text, a dropped byte-order mark, invalid bytes refuse the call", () => {
+  it("handles UTF-8 like protobuf-es: multi-byte text, a leading U+FEFF kept (as JSON keeps it), invalid bytes refuse the call", () => {
     const text = firstEvent(expectSame(event((e) => e.tag(1, LD).string("\u{feff}+1 415 555 0132 é 😀"))));
-    expect(text.phoneE164).toBe("+1 415 555 0132 é 😀");
+    expect(text.phoneE164).toBe("\u{feff}+1 415 555 0132 é 😀");
+    const bom = decodeSendRequest(bytesOf((w) => { w.tag(2, LD).string("\u{feff}paid"); sub(w, 3, (e) => e.tag(2, LD).string("\u{feff}2026-01-01T00:00:00Z")); }));
+    expect([bom.eventType, bom.events[0]!.occurredAt]).toEqual(["\u{feff}paid", "\u{feff}2026-01-01T00:00:00Z"]);
+    expect(checkMetadata(decodeSendRequest(structOf(entry("\u{feff}k", str("\u{feff}v")))).events[0]!.metadata)).toEqual({ ok: true, value: '{"\u{feff}k":"\u{feff}v"}' });
     expectSame(structOf(entry("ключ", str("значение"))));
     for (const bad of [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
       expect(expectSame(event((e) => e.tag(1, LD).bytes(new Uint8Array(bad))))).toEqual({ malformed: true });
@@ -287,23 +302,31 @@ describe("SendLeadEventsRequest decoder", () => {
     expect(expectSame(bytesOf((w) => w.tag(1, WireType.Varint).int64(2n ** 60n)))).toEqual({ refused: "ORGANIZATION_ID_INVALID" });
   });
 
-  it("allows 100 nested messages and refuses 101, like protobuf-es's recursion limit", () => {
+  it("allows 100 nested messages like protobuf-es, and past that rejects the too deep metadata's row instead of the call", () => {
     // request(1) > event(2) > Value(3) > Struct(4) > Value(5) ...: n JSON levels use 3 + 2n messages.
-    const nested = (levels: number) =>
-      metadataOf(function fill(w: BinaryWriter, level = levels) {
-        if (level === 0) return void w.tag(4, WireType.Varint).bool(true);
-        sub(w, 6, (l) => sub(l, 1, (v) => fill(v, level - 1)));
+    const deep = (levels: number) => (w: BinaryWriter) =>
+      sub(w, 3, function fill(v: BinaryWriter, level = levels) {
+        if (level === 0) return void v.tag(4, WireType.Varint).bool(true);
+        sub(v, 6, (l) => sub(l, 1, (x) => fill(x, level - 1)));
       } as (w: BinaryWriter) => void);
+    const nested = (levels: number) => event(deep(levels));
     expect(expectSame(nested(48))).toHaveProperty("input");
-    expect(expectSame(nested(49))).toEqual({ malformed: true });
-    const err = (() => {
-      try {
-        decodeSendRequest(nested(49));
-      } catch (e) {
-        return e as AppError;
-      }
-    })();
-    expect(err?.message).toMatch(/nested deeper than 100 levels/);
+    expect(viaProtobufEs(nested(49))).toEqual({ malformed: true });
+    // Over JSON, such metadata rejects its row ("nested deeper than 32 levels"); so it does here,
+    // and the rest of the message is read as usual.
+    const bytes = bytesOf((w) => {
+      sub(w, 3, (e) => { e.tag(1, LD).string("+14155550132"); deep(60)(e); e.tag(2, LD).string("2026-01-01T00:00:00Z"); deep(70)(e); });
+      sub(w, 3, (e) => { e.tag(1, LD).string("+14155550133"); sub(e, 3, (v) => sub(v, 5, (s) => sub(s, 1, entry("a", num(1))))); });
+      w.tag(2, LD).string("after");
+    });
+    const decoded = decodeSendRequest(bytes);
+    expect(decoded.eventType).toBe("after");
+    expect(decoded.events.map((e) => [e.phoneE164, e.occurredAt])).toEqual([["+14155550132", "2026-01-01T00:00:00Z"], ["+14155550133", ""]]);
+    expect(checkMetadata(decoded.events[0]!.metadata)).toEqual({ ok: false, code: "invalid_metadata", reason: "invalid metadata: nested deeper than 32 levels" });
+    expect(checkMetadata(decoded.events[1]!.metadata)).toEqual({ ok: true, value: '{"a":1}' });
+    // Its declared length must still fit in the message.
+    const cut = bytes.subarray(0, 40);
+    expect(() => decodeSendRequest(cut)).toThrow(AppError);
   });
 
   it("refuses every truncation of a message that needs its end", () => {
@@ -320,7 +343,8 @@ describe("SendLeadEventsRequest decoder", () => {
     const rand = prng(20261203);
     const int = (n: number) => Math.floor(rand() * n);
     const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-    const KEYS = ["a", "b", "campaign", "1", "10", "__proto__", "constructor", "", "ключ", "😀", "toString", "a"];
+    // No "__proto__": there the decoder keeps the key on purpose and protobuf-es does not (tested above).
+    const KEYS = ["a", "b", "campaign", "1", "10", "constructor", "", "ключ", "😀", "toString", "a"];
     const STRINGS = ["", "x", "+14155550132", "2026-11-30T18:34:00Z", "é", "\u{feff}bom", "\u0000", "😀", "a".repeat(40)];
     const NUMBERS = [0, -0, 1.5, -2, 1e300, NaN, Infinity, -Infinity, 2 ** 53 + 2];
 
