@@ -2,6 +2,7 @@
 // JSON.stringify gives back at the same length and the same value; what JSON.stringify writes
 // (without escapes or repeated keys) it accepts.
 import { describe, expect, it } from "vitest";
+import { mutateText } from "../support/mutate.js";
 import { compactObjectEnd, compactValueEnd, plainStringEnd } from "../../src/domain/compact-json.js";
 
 const accepts = (text: string, depth = 31) => compactValueEnd(text, 0, depth) === text.length;
@@ -49,15 +50,7 @@ describe("canonical compact JSON", () => {
     const alphabet = ['"', "\\", "[", "]", "{", "}", ",", ":", " ", "a", "1", "0", "-", ".", "e", "E", "+", "n", "\n", "\u0001", "\ud800", "\udc00"];
     let accepted = 0;
     for (let k = 0; k < 20000; k++) {
-      const chars = [...JSON.stringify({ m: randomValue(rand, 0), n: randomValue(rand, 2) })];
-      for (let m = 0; m < 1 + Math.floor(rand() * 3); m++) {
-        const at = Math.floor(rand() * chars.length);
-        const op = rand();
-        if (op < 0.4) chars[at] = alphabet[Math.floor(rand() * alphabet.length)]!;
-        else if (op < 0.7) chars.splice(at, 1);
-        else chars.splice(at, 0, alphabet[Math.floor(rand() * alphabet.length)]!);
-      }
-      const text = chars.join("");
+      const text = mutateText(rand, JSON.stringify({ m: randomValue(rand, 0), n: randomValue(rand, 2) }), alphabet);
       if (!accepts(text)) continue;
       accepted++;
       const parsed = JSON.parse(text); // throws, failing the test, if the text is not JSON

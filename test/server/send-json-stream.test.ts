@@ -1,6 +1,7 @@
 // The lazy reader of large JSON send bodies: whatever it accepts, JSON.parse accepts with the
 // same values; everything else is handed back (null or LazyBodyFallback) to be parsed whole.
 import { describe, expect, it } from "vitest";
+import { mutateText } from "../support/mutate.js";
 import { LazyBodyFallback, openLazySendBody } from "../../src/server/send-json-stream.js";
 import { sendInputFromJson } from "../../src/server/send-body.js";
 import type { RawEvent } from "../../src/domain/types.js";
@@ -109,16 +110,7 @@ describe("the lazy send body reader", () => {
     const alphabet = ['"', "\\", "[", "]", "{", "}", ",", ":", " ", "a", "1", "\n"];
     let accepted = 0;
     for (let n = 0; n < 3000; n++) {
-      const base = randomBody(rand);
-      const chars = [...base];
-      for (let m = 0; m < 1 + Math.floor(rand() * 3); m++) {
-        const at = Math.floor(rand() * chars.length);
-        const op = rand();
-        if (op < 0.4) chars[at] = alphabet[Math.floor(rand() * alphabet.length)]!;
-        else if (op < 0.7) chars.splice(at, 1);
-        else chars.splice(at, 0, alphabet[Math.floor(rand() * alphabet.length)]!);
-      }
-      const text = chars.join("");
+      const text = mutateText(rand, randomBody(rand), alphabet);
       let whole: unknown;
       let valid = true;
       try {
