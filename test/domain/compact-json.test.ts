@@ -2,20 +2,11 @@
 // JSON.stringify gives back at the same length and the same value; what JSON.stringify writes
 // (without escapes or repeated keys) it accepts.
 import { describe, expect, it } from "vitest";
+import { prng } from "../bench/data.js"; // seeded, so a failure can be replayed
 import { mutateText } from "../support/mutate.js";
 import { compactObjectEnd, compactValueEnd, plainStringEnd } from "../../src/domain/compact-json.js";
 
 const accepts = (text: string, depth = 31) => compactValueEnd(text, 0, depth) === text.length;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NUMBERS = [0, 1, -1, 7, 123456789012345, 1234567890123456, 2 ** 53, 1.5, -0.25, 1 / 3, 1e21, 1e-7, 5e-324, 1.7976931348623157e308];
 const STRINGS = ["", "a", "é", "東京", "😀", "\u2028", "a b", "x:y", "{[,]}"];

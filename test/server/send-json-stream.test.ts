@@ -1,6 +1,7 @@
 // The lazy reader of large JSON send bodies: whatever it accepts, JSON.parse accepts with the
 // same values; everything else is handed back (null or LazyBodyFallback) to be parsed whole.
 import { describe, expect, it } from "vitest";
+import { prng } from "../bench/data.js"; // seeded, so a failure can be replayed
 import { mutateText } from "../support/mutate.js";
 import { LazyBodyFallback, openLazySendBody } from "../../src/server/send-json-stream.js";
 import { sendInputFromJson } from "../../src/server/send-body.js";
@@ -53,17 +54,6 @@ function readLazily(text: string, size = 3): { envelope: Record<string, unknown>
 
 function readWhole(text: string): RawEvent[] {
   return sendInputFromJson(JSON.parse(text), false).events as RawEvent[];
-}
-
-// Deterministic pseudo-random numbers, so a failure can be replayed.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const TRICKY = ['a"b', "c\\", "[{", "}]", "\\\"", "é", "😀", "\u2028", ",", ":", "\\u0041", " "];
