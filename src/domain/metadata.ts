@@ -94,10 +94,20 @@ export class CompactMetadataText {
   constructor(readonly text: string) {}
 }
 
+/**
+ * Metadata a transport read far enough to know it is an object that holds to every rule but the
+ * size (as CompactMetadataText), and that its compact JSON text has `bytes` UTF-8 bytes, more than
+ * METADATA_MAX_BYTES: the text itself was never made.
+ */
+export class OversizedMetadata {
+  constructor(readonly bytes: number) {}
+}
+
 /** Validates metadata given as a parsed JSON value; returns its compact JSON text, or null when absent. */
 export function checkMetadata(raw: unknown): Validated<string | null> {
   if (raw === undefined || raw === null) return { ok: true, value: null };
   if (raw instanceof CompactMetadataText) return checkSize(raw.text);
+  if (raw instanceof OversizedMetadata) return tooLarge(raw.bytes);
   if (raw instanceof UnrepresentableMetadata) return invalid(raw.detail);
   if (typeof raw !== "object" || Array.isArray(raw)) return invalid("must be a JSON object");
   const notJson = nonJsonProblem(raw, 0);
@@ -116,14 +126,11 @@ export function checkMetadata(raw: unknown): Validated<string | null> {
 function checkSize(text: string): Validated<string | null> {
   // UTF-8 takes at most 3 bytes per UTF-16 code unit: most texts are too short to need counting.
   const bytes = text.length * 3 <= METADATA_MAX_BYTES ? 0 : Buffer.byteLength(text, "utf8");
-  if (bytes > METADATA_MAX_BYTES) {
-    return {
-      ok: false,
-      code: "metadata_too_large",
-      reason: `metadata too large: ${bytes} bytes, limit ${METADATA_MAX_BYTES}`,
-    };
-  }
-  return { ok: true, value: text };
+  return bytes > METADATA_MAX_BYTES ? tooLarge(bytes) : { ok: true, value: text };
+}
+
+function tooLarge(bytes: number): Validated<string | null> {
+  return { ok: false, code: "metadata_too_large", reason: `metadata too large: ${bytes} bytes, limit ${METADATA_MAX_BYTES}` };
 }
 
 /** Same rules for metadata that arrives as JSON text; "" means absent (proto3's unset string). */

@@ -18,12 +18,13 @@
 // Metadata in the usual shape (a Struct of plain values, each map entry key then value, no key
 // repeated, no key JavaScript would reorder, strings without characters JSON escapes) is written
 // straight to its compact JSON text while it is read, the text JSON.stringify would make of the
-// decoded object: no object tree, no stringify. Anything else is read again the general way.
+// decoded object: no object tree, no stringify. Past the size limit it is only counted (the
+// order of keys does not matter then). Anything else is read again the general way.
 // test/server/send-proto-decoder.test.ts checks all this against protobuf-es on generated and
 // fuzzed messages. Pure: no I/O.
 import { Buffer } from "node:buffer";
 import { AppError } from "../domain/errors.js";
-import { CompactMetadataText, METADATA_MAX_BYTES, METADATA_MAX_DEPTH, UnrepresentableMetadata } from "../domain/metadata.js";
+import { CompactMetadataText, METADATA_MAX_BYTES, METADATA_MAX_DEPTH, OversizedMetadata, UnrepresentableMetadata } from "../domain/metadata.js";
 import type { RawEvent } from "../domain/types.js";
 import { parseOrganizationId } from "../service/auth.js";
 import type { SendInput } from "../service/send-lead-events.js";
@@ -154,7 +155,7 @@ class WireReader {
     let occurredAt = "";
     let eventType: string | undefined;
     let metadataJson = "";
-    let metadata: Decoded | CompactMetadataText = EMPTY_VALUE;
+    let metadata: Decoded | CompactMetadataText | OversizedMetadata = EMPTY_VALUE;
     let hasMetadata = false;
     let tooDeep: UnrepresentableMetadata | undefined;
     this.suspect = false;
@@ -168,15 +169,15 @@ class WireReader {
           occurredAt = this.string();
           break;
         case 3:
-          if (metadata instanceof CompactMetadataText) {
+          if (metadata instanceof CompactMetadataText || metadata instanceof OversizedMetadata) {
             // A repeated metadata field merges into the first: that needs the decoded object.
             this.pos = start;
             return this.leadEvent(depth, false);
           }
           if (compactMetadata && !hasMetadata) {
-            const text = this.compactMetadata(depth + 1);
-            if (text !== undefined) {
-              metadata = new CompactMetadataText(text);
+            const read = this.compactMetadata(depth + 1);
+            if (read !== undefined) {
+              metadata = read;
               hasMetadata = true;
               break;
             }
@@ -210,7 +211,7 @@ class WireReader {
       phoneE164,
       occurredAt,
       eventType,
-      metadata: !hasMetadata ? undefined : (tooDeep ?? (metadata instanceof CompactMetadataText ? metadata : this.suspect && hasNonJson(metadata) ? new UnrepresentableMetadata(UNREPRESENTABLE) : metadata)),
+      metadata: !hasMetadata ? undefined : (tooDeep ?? (metadata instanceof CompactMetadataText || metadata instanceof OversizedMetadata ? metadata : this.suspect && hasNonJson(metadata) ? new UnrepresentableMetadata(UNREPRESENTABLE) : metadata)),
       metadataJson,
     };
   }
@@ -232,9 +233,10 @@ class WireReader {
    * usual shape (see the file's head); otherwise undefined, with the position unchanged, and the
    * caller reads it the general way (which also gives malformed bytes their error). The text is
    * assembled as bytes in a scratch buffer and made a string once: concatenating the pieces
-   * would leave a tree of string fragments for every write of it to flatten.
+   * would leave a tree of string fragments for every write of it to flatten. Text longer than
+   * the limit is only counted, to the end: its exact size is the row's reject reason.
    */
-  private compactMetadata(depth: number): string | undefined {
+  private compactMetadata(depth: number): CompactMetadataText | OversizedMetadata | undefined {
     const start = this.pos;
     try {
       const end = this.enter(depth);
@@ -243,8 +245,11 @@ class WireReader {
         if (this.field === 5 && this.wire === WIRE_LENGTH) {
           this.outLen = 0;
           this.outAscii = true;
+          this.reordered = false;
           if (this.structText(depth + 1, 0) && this.pos === end) {
-            return this.outAscii ? this.out.latin1Slice(0, this.outLen) : this.out.utf8Slice(0, this.outLen);
+            // The size does not depend on the order of the keys; the text does.
+            if (this.outLen > this.out.length) return new OversizedMetadata(this.outLen);
+            if (!this.reordered) return new CompactMetadataText(this.outAscii ? this.out.latin1Slice(0, this.outLen) : this.out.utf8Slice(0, this.outLen));
           }
         }
       }
@@ -265,13 +270,15 @@ class WireReader {
       case 1:
         if (this.wire !== WIRE_VARINT) return false;
         this.uint32();
-        ok = this.putAscii("null");
+        this.putAscii("null");
+        ok = true;
         break;
       case 2: {
         if (this.wire !== WIRE_FIXED64) return false;
         const v = this.double();
         if (!Number.isFinite(v)) return false;
-        ok = this.putAscii(String(v)); // JSON.stringify's text for a finite number (-0 is "0")
+        this.putAscii(String(v)); // JSON.stringify's text for a finite number (-0 is "0")
+        ok = true;
         break;
       }
       case 3:
@@ -280,7 +287,8 @@ class WireReader {
         break;
       case 4:
         if (this.wire !== WIRE_VARINT) return false;
-        ok = this.putAscii(this.bool() ? "true" : "false");
+        this.putAscii(this.bool() ? "true" : "false");
+        ok = true;
         break;
       case 5:
         if (this.wire !== WIRE_LENGTH) return false;
@@ -301,7 +309,7 @@ class WireReader {
   private structText(depth: number, jsonDepth: number): boolean {
     if (jsonDepth >= METADATA_MAX_DEPTH) return false;
     const end = this.enter(depth);
-    if (!this.putByte(0x7b /* { */)) return false;
+    this.putByte(0x7b /* { */);
     const keys: string[] = [];
     let keySet: Set<string> | undefined; // past a few keys, a repeat is looked up rather than searched
     while (this.pos < end) {
@@ -312,9 +320,10 @@ class WireReader {
       this.tag();
       if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
       const key = this.key();
-      // JavaScript puts integer-like keys first, and a repeated key keeps its first place: the
-      // object's order would differ from the wire's.
+      // A repeated key keeps its first place with its last value, and JavaScript puts
+      // integer-like keys first: the object's order would differ from the wire's.
       if (!plainKey(key)) return false;
+      if (mayBeIndex(key)) this.reordered = true;
       if (keySet !== undefined) {
         if (keySet.has(key)) return false;
         keySet.add(key);
@@ -322,31 +331,36 @@ class WireReader {
         if (keys.includes(key)) return false;
         if (keys.length === 8) keySet = new Set(keys).add(key);
       }
-      if (keys.length > 0 && !this.putByte(0x2c /* , */)) return false;
+      if (keys.length > 0) this.putByte(0x2c /* , */);
       keys.push(key);
-      if (!this.putByte(0x22) || !this.putText(key) || !this.putByte(0x22) || !this.putByte(0x3a /* : */)) return false;
+      this.putByte(0x22);
+      this.putText(key);
+      this.putByte(0x22);
+      this.putByte(0x3a /* : */);
       this.tag();
       // tag() has moved on; TypeScript still narrows this.field to 1 from the check above.
       if ((this.field as number) !== 2 || this.wire !== WIRE_LENGTH) return false;
       if (!this.valueText(depth + 1, jsonDepth) || this.pos !== entryEnd) return false;
     }
-    return this.pos === end && this.putByte(0x7d /* } */);
+    this.putByte(0x7d /* } */);
+    return this.pos === end;
   }
 
   /** Appends a ListValue's JSON text; false when not usual. */
   private listText(depth: number, jsonDepth: number): boolean {
     if (jsonDepth >= METADATA_MAX_DEPTH) return false;
     const end = this.enter(depth);
-    if (!this.putByte(0x5b /* [ */)) return false;
+    this.putByte(0x5b /* [ */);
     let first = true;
     while (this.pos < end) {
       this.tag();
       if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
-      if (!first && !this.putByte(0x2c /* , */)) return false;
+      if (!first) this.putByte(0x2c /* , */);
       first = false;
       if (!this.valueText(depth + 1, jsonDepth)) return false;
     }
-    return this.pos === end && this.putByte(0x5d /* ] */);
+    this.putByte(0x5d /* ] */);
+    return this.pos === end;
   }
 
   /** Appends a string value as JSON text; false when JSON would escape a character of it. */
@@ -361,43 +375,50 @@ class WireReader {
       if (c < 0x20 || c === 0x22 || c === 0x5c) return false;
       if (c >= 0x80) ascii = false;
     }
-    if (!this.putByte(0x22)) return false;
-    if (ascii) {
-      if (this.outLen + (end - start) > this.out.length) return false;
-      for (let i = start; i < end; i++) this.out[this.outLen++] = buf[i]!;
-    } else if (!this.putText(this.utf8(start, end))) {
-      return false; // utf8() is the strict decoding the general way uses (and drops a leading BOM)
+    this.putByte(0x22);
+    if (!ascii) {
+      this.putText(this.utf8(start, end)); // the strict decoding the general way uses
+    } else if (this.outLen + (end - start) <= this.out.length) {
+      const out = this.out;
+      let n = this.outLen;
+      for (let i = start; i < end; i++) out[n++] = buf[i]!;
+      this.outLen = n;
+    } else {
+      this.outLen += end - start;
     }
-    return this.putByte(0x22);
+    this.putByte(0x22);
+    return true;
   }
 
-  // The scratch buffer: as long as the longest metadata allowed, so overflowing it means the
-  // metadata is too large, which the general way then reports with its size.
+  // The scratch buffer, as long as the longest metadata allowed. outLen counts every byte of the
+  // text, also past the buffer's end (where nothing more is written: the metadata is too large).
   private readonly out = Buffer.allocUnsafe(METADATA_MAX_BYTES) as Latin1Buffer & { utf8Slice(start: number, end: number): string };
   private outLen = 0;
   private outAscii = true;
+  /** A key JavaScript may order before the others was written (only its size can be used). */
+  private reordered = false;
 
-  private putByte(b: number): boolean {
-    if (this.outLen >= this.out.length) return false;
-    this.out[this.outLen++] = b;
-    return true;
+  private putByte(b: number): void {
+    if (this.outLen < this.out.length) this.out[this.outLen] = b;
+    this.outLen++;
   }
 
-  private putAscii(text: string): boolean {
-    if (this.outLen + text.length > this.out.length) return false;
-    for (let i = 0; i < text.length; i++) this.out[this.outLen++] = text.charCodeAt(i);
-    return true;
+  private putAscii(text: string): void {
+    if (this.outLen + text.length <= this.out.length) {
+      for (let i = 0; i < text.length; i++) this.out[this.outLen + i] = text.charCodeAt(i);
+    }
+    this.outLen += text.length;
   }
 
   /** Any string, as UTF-8. */
-  private putText(text: string): boolean {
+  private putText(text: string): void {
     let ascii = true;
     for (let i = 0; i < text.length && ascii; i++) if (text.charCodeAt(i) >= 0x80) ascii = false;
     if (ascii) return this.putAscii(text);
-    if (this.outLen + Buffer.byteLength(text, "utf8") > this.out.length) return false;
-    this.outLen += this.out.write(text, this.outLen, "utf8");
     this.outAscii = false;
-    return true;
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (this.outLen + bytes <= this.out.length) this.out.write(text, this.outLen, "utf8");
+    this.outLen += bytes;
   }
 
   /**
@@ -665,10 +686,14 @@ class WireReader {
   }
 }
 
-/** A key JSON.stringify writes as it is and a plain object keeps in insertion order. */
-function plainKey(key: string): boolean {
+/** Whether a key may be an array index, which objects list first, in numeric order. */
+function mayBeIndex(key: string): boolean {
   const first = key.charCodeAt(0);
-  if (first >= 0x30 && first <= 0x39) return false; // may be an array index, which objects order first
+  return first >= 0x30 && first <= 0x39;
+}
+
+/** A key JSON.stringify writes as it is. */
+function plainKey(key: string): boolean {
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
     if (c < 0x20 || c === 0x22 || c === 0x5c) return false;

@@ -7,7 +7,7 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { SendLeadEventsRequestSchema } from "../../gen/leadevents/v1/lead_event_service_pb.js";
 import { AppError } from "../../src/domain/errors.js";
-import { checkMetadata, CompactMetadataText } from "../../src/domain/metadata.js";
+import { checkMetadata, CompactMetadataText, METADATA_MAX_BYTES, OversizedMetadata } from "../../src/domain/metadata.js";
 import { sendInputFromProto } from "../../src/rpc/mapping.js";
 import "../../src/rpc/protobuf-text.js"; // as in the server: protobuf-es keeps a leading U+FEFF
 import { decodeSendRequest, sendInputOf } from "../../src/server/send-proto-decoder.js";
@@ -162,6 +162,40 @@ describe("SendLeadEventsRequest decoder", () => {
     ].entries()) {
       expect({ case: i, compact: compact(bytes) }).toEqual({ case: i, compact: false });
     }
+  });
+
+  it("counts usual metadata past the size limit to its exact size without making its text, around the limit byte for byte", () => {
+    const read = (bytes: Uint8Array) => {
+      expectSame(bytes);
+      return decodeSendRequest(bytes).events[0]!.metadata;
+    };
+    // {"s":"<n characters>"} is n + 8 bytes of ASCII; with "é" (2 bytes) the last character straddles the limit.
+    for (const fill of ["a", "é", "😀"]) {
+      for (let bytes = METADATA_MAX_BYTES - 4; bytes <= METADATA_MAX_BYTES + 4; bytes++) {
+        const unit = Buffer.byteLength(fill);
+        const n = Math.floor((bytes - 8) / unit);
+        const text = fill.repeat(n) + "a".repeat(bytes - 8 - n * unit);
+        const m = read(structOf(entry("s", str(text))));
+        expect(Buffer.byteLength(JSON.stringify({ s: text }))).toBe(bytes);
+        expect(m).toBeInstanceOf(bytes > METADATA_MAX_BYTES ? OversizedMetadata : CompactMetadataText);
+        expect(checkMetadata(m)).toEqual(bytes > METADATA_MAX_BYTES
+          ? { ok: false, code: "metadata_too_large", reason: `metadata too large: ${bytes} bytes, limit ${METADATA_MAX_BYTES}` }
+          : { ok: true, value: JSON.stringify({ s: text }) });
+      }
+    }
+    // Many keys: counted to the end (50,000 keys, 1.1 MB of text), the same size JSON.stringify gives.
+    const many = Array.from({ length: 50_000 }, (_, i) => entry(`key${i}`, num(i)));
+    const m = read(structOf(...many));
+    expect(m).toBeInstanceOf(OversizedMetadata);
+    expect((m as OversizedMetadata).bytes).toBe(Buffer.byteLength(JSON.stringify(Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`key${i}`, i])))));
+    // Integer-like keys change the order of the text, not its size: counted too.
+    const indexKeys = Array.from({ length: 50_000 }, (_, i) => [String((i * 2654435761) % 4294967295), i] as const);
+    const counted = read(structOf(...indexKeys.map(([k, v]) => entry(k, num(v)))));
+    expect(counted).toBeInstanceOf(OversizedMetadata);
+    expect((counted as OversizedMetadata).bytes).toBe(Buffer.byteLength(JSON.stringify(Object.fromEntries(indexKeys))));
+    // Past the limit, an unusual shape is still read the general way (the reason may not be the size).
+    expect(read(structOf(...many, entry("x", num(NaN))))).not.toBeInstanceOf(OversizedMetadata);
+    expect(read(structOf(...many, entry("key7", num(1))))).not.toBeInstanceOf(OversizedMetadata);
   });
 
   it("gives proto3 defaults for absent fields, and tells an absent optional eventType from an empty one", () => {
