@@ -77,12 +77,15 @@ function invalid(detail: string): Validated<string | null> {
 }
 
 /**
- * Stands for metadata a transport could not turn into JSON (a binary google.protobuf.Value
- * holding NaN or Infinity, or nested past protobuf's limit): it rejects its row, not the call.
+ * Stands for metadata a transport could not turn into JSON (a binary google.protobuf.Value with
+ * no kind set, or nested past protobuf's limit): it rejects its row, not the call.
  */
 export class UnrepresentableMetadata {
   constructor(readonly detail: string) {}
 }
+
+/** The detail of metadata holding a google.protobuf.Value with none of its kinds set. */
+export const EMPTY_VALUE_DETAIL = "contains a google.protobuf.Value with no kind set, which JSON cannot carry";
 
 /**
  * Metadata a transport read as text that is already the compact JSON of an object, as

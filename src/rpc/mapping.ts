@@ -1,5 +1,5 @@
 // Protobuf messages <-> service inputs and results.
-import { create, equals, fromJson, toJson } from "@bufbuild/protobuf";
+import { create, equals, fromJson } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import type { JsonValue } from "@bufbuild/protobuf";
 import {
@@ -29,7 +29,7 @@ import {
 import type { RawEvent, RejectCode as DomainRejectCode } from "../domain/types.js";
 import { AppError } from "../domain/errors.js";
 import { formatTimestamp } from "../domain/timestamp.js";
-import { UnrepresentableMetadata } from "../domain/metadata.js";
+import { EMPTY_VALUE_DETAIL, UnrepresentableMetadata } from "../domain/metadata.js";
 import type { RawEventFilter } from "../domain/audience.js";
 import type { EventTypeSummary, StoredEvent } from "../db/lead-event-store.js";
 import type { SendInput, SendResult } from "../service/send-lead-events.js";
@@ -79,14 +79,40 @@ export function sendInputFromProto(req: SendLeadEventsRequest): SendInput {
 }
 
 /**
- * A binary Value can hold what JSON cannot (NaN, Infinity): such metadata must reject its
- * row, not fail the call, so it becomes a value checkMetadata refuses.
+ * A binary Value as the plain value checkMetadata validates. NaN and Infinity are kept, so the
+ * row is refused as when JSON sends 1e400 ("contains a number that is not finite"); a Value with
+ * no kind has no JSON at all and makes the metadata unrepresentable. Either way only the row is
+ * rejected, not the call.
  */
 function metadataToJson(value: Value): unknown {
   try {
-    return toJson(ValueSchema, value) as JsonValue;
-  } catch {
-    return new UnrepresentableMetadata("not representable as JSON (NaN, Infinity, or nested too deeply)");
+    return plainValue(value);
+  } catch (err) {
+    if (err !== NO_KIND) throw err;
+    return new UnrepresentableMetadata(EMPTY_VALUE_DETAIL);
+  }
+}
+
+const NO_KIND = new Error("google.protobuf.Value without a kind");
+
+function plainValue(value: Value): unknown {
+  const kind = value.kind;
+  switch (kind.case) {
+    case "nullValue":
+      return null;
+    case "numberValue":
+    case "stringValue":
+    case "boolValue":
+      return kind.value;
+    case "structValue": {
+      const out: Record<string, unknown> = {};
+      for (const [key, v] of Object.entries(kind.value.fields)) out[key] = plainValue(v);
+      return out;
+    }
+    case "listValue":
+      return kind.value.values.map(plainValue);
+    default:
+      throw NO_KIND;
   }
 }
 

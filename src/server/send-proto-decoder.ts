@@ -24,7 +24,7 @@
 // fuzzed messages. Pure: no I/O.
 import { Buffer } from "node:buffer";
 import { AppError } from "../domain/errors.js";
-import { CompactMetadataText, METADATA_MAX_BYTES, METADATA_MAX_DEPTH, OversizedMetadata, UnrepresentableMetadata } from "../domain/metadata.js";
+import { CompactMetadataText, EMPTY_VALUE_DETAIL, METADATA_MAX_BYTES, METADATA_MAX_DEPTH, OversizedMetadata, UnrepresentableMetadata } from "../domain/metadata.js";
 import type { RawEvent } from "../domain/types.js";
 import { parseOrganizationId } from "../service/auth.js";
 import type { SendInput } from "../service/send-lead-events.js";
@@ -81,8 +81,9 @@ interface DecodedObject {
   [key: string]: Decoded;
 }
 
-// Word for word what mapping.ts's metadataToJson puts in the row's reject reason.
-const UNREPRESENTABLE = "not representable as JSON (NaN, Infinity, or nested too deeply)";
+// Word for word what mapping.ts's metadataToJson puts in the row's reject reason. (NaN and
+// Infinity stay in the value: checkMetadata refuses them as it refuses 1e400 sent as JSON.)
+const EMPTY_VALUE_REASON = EMPTY_VALUE_DETAIL;
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -100,7 +101,7 @@ class WireReader {
   private readonly buf: Latin1Buffer;
   private readonly view: DataView;
   private readonly keys: (string | undefined)[] = new Array(KEY_CACHE_SIZE);
-  /** Set when the current event's metadata may hold an empty Value or a non-finite number. */
+  /** Set when the current event's metadata may hold an empty Value. */
   private suspect = false;
   private field = 0;
   private wire = 0;
@@ -211,7 +212,7 @@ class WireReader {
       phoneE164,
       occurredAt,
       eventType,
-      metadata: !hasMetadata ? undefined : (tooDeep ?? (metadata instanceof CompactMetadataText || metadata instanceof OversizedMetadata ? metadata : this.suspect && hasNonJson(metadata) ? new UnrepresentableMetadata(UNREPRESENTABLE) : metadata)),
+      metadata: !hasMetadata ? undefined : (tooDeep ?? (metadata instanceof CompactMetadataText || metadata instanceof OversizedMetadata ? metadata : this.suspect && hasEmptyValue(metadata) ? new UnrepresentableMetadata(EMPTY_VALUE_REASON) : metadata)),
       metadataJson,
     };
   }
@@ -437,7 +438,6 @@ class WireReader {
           break;
         case 2:
           v = this.double();
-          if (!Number.isFinite(v)) this.suspect = true;
           break;
         case 3:
           v = this.string();
@@ -705,12 +705,11 @@ function isObject(v: Decoded): v is DecodedObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Whether toJson would refuse the value: an empty Value, NaN or an infinity anywhere in it. */
-function hasNonJson(v: Decoded): boolean {
+/** Whether a Value without a kind is anywhere in the value. */
+function hasEmptyValue(v: Decoded): boolean {
   if (v === EMPTY_VALUE) return true;
-  if (typeof v === "number") return !Number.isFinite(v);
   if (typeof v !== "object" || v === null) return false;
-  if (Array.isArray(v)) return v.some(hasNonJson);
-  for (const key of Object.keys(v)) if (hasNonJson(v[key]!)) return true;
+  if (Array.isArray(v)) return v.some(hasEmptyValue);
+  for (const key of Object.keys(v)) if (hasEmptyValue(v[key]!)) return true;
   return false;
 }

@@ -117,7 +117,7 @@ describe("metadata nesting", () => {
   });
 
   it("rejects metadata a binary Value could not carry as JSON with a clear reason", () => {
-    const r = checkMetadata(new UnrepresentableMetadata("not representable as JSON (NaN, Infinity, or nested too deeply)"));
-    expect(r.ok ? "ok" : r.reason).toBe("invalid metadata: not representable as JSON (NaN, Infinity, or nested too deeply)");
+    const r = checkMetadata(new UnrepresentableMetadata("contains a google.protobuf.Value with no kind set, which JSON cannot carry"));
+    expect(r.ok ? "ok" : r.reason).toBe("invalid metadata: contains a google.protobuf.Value with no kind set, which JSON cannot carry");
   });
 });

@@ -266,9 +266,13 @@ describe("SendLeadEventsRequest decoder", () => {
     expect(input.events[2].metadata).toBeNull();
   });
 
-  it("turns NaN, Infinity and empty Values into unrepresentable metadata, unless a later value replaces them", () => {
+  it("refuses NaN, Infinity and empty Values in metadata (the row, not the call), unless a later value replaces them", () => {
     const nan = firstEvent(expectSame(structOf(entry("x", num(NaN)))));
-    expect(checkMetadata(nan.metadata)).toMatchObject({ ok: false, code: "invalid_metadata", reason: "invalid metadata: not representable as JSON (NaN, Infinity, or nested too deeply)" });
+    // As over JSON, where 1e400 is Infinity.
+    expect(checkMetadata(nan.metadata)).toMatchObject({ ok: false, code: "invalid_metadata", reason: "invalid metadata: contains a number that is not finite" });
+    expect(checkMetadata(JSON.parse('{"x":1e400}'))).toMatchObject({ ok: false, code: "invalid_metadata", reason: "invalid metadata: contains a number that is not finite" });
+    const empty = firstEvent(expectSame(structOf(entry("x", () => {}))));
+    expect(checkMetadata(empty.metadata)).toMatchObject({ ok: false, code: "invalid_metadata", reason: "invalid metadata: contains a google.protobuf.Value with no kind set, which JSON cannot carry" });
     expectSame(structOf(entry("x", num(-Infinity))));
     expectSame(structOf(entry("x", () => {})));
     expectSame(metadataOf(() => {}));
