@@ -90,6 +90,9 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const KEY_CACHE_SIZE = 256;
 const MAX_CACHED_KEY = 32;
 
+/** Up to this many keys of a struct, a repeat is found by comparing with each earlier key. */
+const SEARCHED_KEYS = 8;
+
 /** Buffer's latin1Slice (undocumented in @types/node): the cheapest way to make a string of ASCII bytes. */
 interface Latin1Buffer extends Buffer {
   latin1Slice(start: number, end: number): string;
@@ -278,7 +281,7 @@ class WireReader {
         if (this.wire !== WIRE_FIXED64) return false;
         const v = this.double();
         if (!Number.isFinite(v)) return false;
-        this.putAscii(String(v)); // JSON.stringify's text for a finite number (-0 is "0")
+        this.putNumber(v);
         ok = true;
         break;
       }
@@ -311,40 +314,77 @@ class WireReader {
     if (jsonDepth >= METADATA_MAX_DEPTH) return false;
     const end = this.enter(depth);
     this.putByte(0x7b /* { */);
-    const keys: string[] = [];
+    // This struct's keys, as byte ranges of the message (no strings made), from keyBase on in
+    // keyRanges; nested structs use the ranges after them.
+    const keyBase = this.keyTop;
+    let count = 0;
     let keySet: Set<string> | undefined; // past a few keys, a repeat is looked up rather than searched
-    while (this.pos < end) {
-      this.tag();
-      if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
-      const entryLength = this.uint32(); // first: `this.pos + this.uint32()` would add to the old pos
-      const entryEnd = this.pos + entryLength;
-      this.tag();
-      if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
-      const key = this.key();
-      // A repeated key keeps its first place with its last value, and JavaScript puts
-      // integer-like keys first: the object's order would differ from the wire's.
-      if (!plainKey(key)) return false;
-      if (mayBeIndex(key)) this.reordered = true;
-      if (keySet !== undefined) {
-        if (keySet.has(key)) return false;
-        keySet.add(key);
-      } else {
-        if (keys.includes(key)) return false;
-        if (keys.length === 8) keySet = new Set(keys).add(key);
+    try {
+      while (this.pos < end) {
+        this.tag();
+        if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
+        const entryLength = this.uint32(); // first: `this.pos + this.uint32()` would add to the old pos
+        const entryEnd = this.pos + entryLength;
+        this.tag();
+        if (this.field !== 1 || this.wire !== WIRE_LENGTH) return false;
+        const keyStart = this.span();
+        const keyEnd = this.pos;
+        if (count > 0) this.putByte(0x2c /* , */);
+        if (!this.quotedText(keyStart, keyEnd)) return false;
+        this.putByte(0x3a /* : */);
+        // JavaScript puts integer-like keys first: the object's order would differ from the wire's.
+        if (keyEnd > keyStart && this.buf[keyStart]! >= 0x30 && this.buf[keyStart]! <= 0x39) this.reordered = true;
+        // A repeated key keeps its first place with its last value: not the wire's text either.
+        if (keySet !== undefined) {
+          const key = this.buf.latin1Slice(keyStart, keyEnd); // bytes as a string, just for equality
+          if (keySet.has(key)) return false;
+          keySet.add(key);
+        } else if (this.repeatsKey(keyBase, count, keyStart, keyEnd)) {
+          return false;
+        } else if (count === SEARCHED_KEYS) {
+          keySet = new Set();
+          for (let k = 0; k < count; k++) keySet.add(this.buf.latin1Slice(this.keyRanges[keyBase + 2 * k]!, this.keyRanges[keyBase + 2 * k + 1]!));
+          keySet.add(this.buf.latin1Slice(keyStart, keyEnd));
+        } else {
+          this.recordKey(keyBase + 2 * count, keyStart, keyEnd);
+        }
+        count++;
+        this.tag();
+        // tag() has moved on; TypeScript still narrows this.field to 1 from the check above.
+        if ((this.field as number) !== 2 || this.wire !== WIRE_LENGTH) return false;
+        this.keyTop = keyBase + 2 * Math.min(count, SEARCHED_KEYS);
+        if (!this.valueText(depth + 1, jsonDepth) || this.pos !== entryEnd) return false;
       }
-      if (keys.length > 0) this.putByte(0x2c /* , */);
-      keys.push(key);
-      this.putByte(0x22);
-      this.putText(key);
-      this.putByte(0x22);
-      this.putByte(0x3a /* : */);
-      this.tag();
-      // tag() has moved on; TypeScript still narrows this.field to 1 from the check above.
-      if ((this.field as number) !== 2 || this.wire !== WIRE_LENGTH) return false;
-      if (!this.valueText(depth + 1, jsonDepth) || this.pos !== entryEnd) return false;
+    } finally {
+      this.keyTop = keyBase;
     }
     this.putByte(0x7d /* } */);
     return this.pos === end;
+  }
+
+  /** Whether bytes [start, end) equal one of the `count` keys recorded from keyBase on. */
+  private repeatsKey(keyBase: number, count: number, start: number, end: number): boolean {
+    const ranges = this.keyRanges;
+    const buf = this.buf;
+    const length = end - start;
+    for (let k = 0; k < count; k++) {
+      const s = ranges[keyBase + 2 * k]!;
+      if (ranges[keyBase + 2 * k + 1]! - s !== length) continue;
+      let i = 0;
+      while (i < length && buf[s + i] === buf[start + i]) i++;
+      if (i === length) return true;
+    }
+    return false;
+  }
+
+  private recordKey(slot: number, start: number, end: number): void {
+    if (slot + 2 > this.keyRanges.length) {
+      const grown = new Int32Array(this.keyRanges.length * 2);
+      grown.set(this.keyRanges);
+      this.keyRanges = grown;
+    }
+    this.keyRanges[slot] = start;
+    this.keyRanges[slot + 1] = end;
   }
 
   /** Appends a ListValue's JSON text; false when not usual. */
@@ -367,7 +407,15 @@ class WireReader {
   /** Appends a string value as JSON text; false when JSON would escape a character of it. */
   private stringText(): boolean {
     const start = this.span();
-    const end = this.pos;
+    return this.quotedText(start, this.pos);
+  }
+
+  /**
+   * Appends the UTF-8 string at bytes [start, end) in quotes, copied as it is; false when JSON
+   * would escape a character of it. Non-ASCII text is first checked by the strict decoding the
+   * general way uses (it fails where that fails); valid UTF-8 re-encodes to the same bytes.
+   */
+  private quotedText(start: number, end: number): boolean {
     const buf = this.buf;
     let ascii = true;
     // JSON escapes control characters, quotes and backslashes; bytes of multi-byte UTF-8 are >= 0x80.
@@ -376,17 +424,22 @@ class WireReader {
       if (c < 0x20 || c === 0x22 || c === 0x5c) return false;
       if (c >= 0x80) ascii = false;
     }
-    this.putByte(0x22);
     if (!ascii) {
-      this.putText(this.utf8(start, end)); // the strict decoding the general way uses
-    } else if (this.outLen + (end - start) <= this.out.length) {
-      const out = this.out;
-      let n = this.outLen;
-      for (let i = start; i < end; i++) out[n++] = buf[i]!;
-      this.outLen = n;
-    } else {
-      this.outLen += end - start;
+      this.utf8(start, end);
+      this.outAscii = false;
     }
+    this.putByte(0x22);
+    const length = end - start;
+    if (this.outLen + length <= this.out.length) {
+      if (length > 32) {
+        buf.copy(this.out, this.outLen, start, end);
+      } else {
+        const out = this.out;
+        let n = this.outLen;
+        for (let i = start; i < end; i++) out[n++] = buf[i]!;
+      }
+    }
+    this.outLen += length;
     this.putByte(0x22);
     return true;
   }
@@ -396,12 +449,33 @@ class WireReader {
   private readonly out = Buffer.allocUnsafe(METADATA_MAX_BYTES) as Latin1Buffer & { utf8Slice(start: number, end: number): string };
   private outLen = 0;
   private outAscii = true;
+  /** Key byte ranges (start, end) of the structs being written, see structText. */
+  private keyRanges = new Int32Array(64);
+  private keyTop = 0;
   /** A key JavaScript may order before the others was written (only its size can be used). */
   private reordered = false;
 
   private putByte(b: number): void {
     if (this.outLen < this.out.length) this.out[this.outLen] = b;
     this.outLen++;
+  }
+
+  /** JSON.stringify's text for a finite number (-0 is "0"); small integers without a string. */
+  private putNumber(v: number): void {
+    if (!Number.isInteger(v) || v <= -1e15 || v >= 1e15) return this.putAscii(String(v));
+    if (v < 0) {
+      this.putByte(0x2d /* - */);
+      v = -v;
+    }
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
+    if (this.outLen + digits <= this.out.length) {
+      for (let i = digits - 1; i >= 0; i--) {
+        this.out[this.outLen + i] = 0x30 + (v % 10);
+        v = Math.floor(v / 10);
+      }
+    }
+    this.outLen += digits;
   }
 
   private putAscii(text: string): void {
@@ -411,16 +485,7 @@ class WireReader {
     this.outLen += text.length;
   }
 
-  /** Any string, as UTF-8. */
-  private putText(text: string): void {
-    let ascii = true;
-    for (let i = 0; i < text.length && ascii; i++) if (text.charCodeAt(i) >= 0x80) ascii = false;
-    if (ascii) return this.putAscii(text);
-    this.outAscii = false;
-    const bytes = Buffer.byteLength(text, "utf8");
-    if (this.outLen + bytes <= this.out.length) this.out.write(text, this.outLen, "utf8");
-    this.outLen += bytes;
-  }
+
 
   /**
    * google.protobuf.Value as its JSON value, merged into `into` (what the same field held
@@ -684,21 +749,6 @@ class WireReader {
     }
     if (this.pos > this.len) this.fail("unexpected end of data");
   }
-}
-
-/** Whether a key may be an array index, which objects list first, in numeric order. */
-function mayBeIndex(key: string): boolean {
-  const first = key.charCodeAt(0);
-  return first >= 0x30 && first <= 0x39;
-}
-
-/** A key JSON.stringify writes as it is. */
-function plainKey(key: string): boolean {
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c) return false;
-  }
-  return true;
 }
 
 function isObject(v: Decoded): v is DecodedObject {

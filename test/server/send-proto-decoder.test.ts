@@ -429,8 +429,10 @@ describe("SendLeadEventsRequest decoder", () => {
       if (odd()) w.tag(4, WireType.Varint).bool(true);
     };
     const usualStruct = (w: BinaryWriter, depth: number): void => {
-      sub(w, 5, (s) => { for (let n = int(5); n > 0; n--) sub(s, 1, (e) => {
-        e.tag(1, LD).string(odd() ? pick(KEYS) : pick(CLEAN_KEYS));
+      // Now and then a wide one, past the 8 keys after which repeats are looked up in a set.
+      const wide = rand() < 0.15;
+      sub(w, 5, (s) => { for (let n = wide ? 9 + int(10) : int(5); n > 0; n--) sub(s, 1, (e) => {
+        e.tag(1, LD).string(odd() ? pick(KEYS) : wide ? `${pick(CLEAN_KEYS)}${int(40)}` : pick(CLEAN_KEYS));
         sub(e, 2, (v) => usual(v, depth));
       }); });
     };
