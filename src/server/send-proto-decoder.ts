@@ -81,10 +81,6 @@ interface DecodedObject {
   [key: string]: Decoded;
 }
 
-// Word for word what mapping.ts's metadataToJson puts in the row's reject reason. (NaN and
-// Infinity stay in the value: checkMetadata refuses them as it refuses 1e400 sent as JSON.)
-const EMPTY_VALUE_REASON = EMPTY_VALUE_DETAIL;
-
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const KEY_CACHE_SIZE = 256;
@@ -104,7 +100,8 @@ class WireReader {
   private readonly buf: Latin1Buffer;
   private readonly view: DataView;
   private readonly keys: (string | undefined)[] = new Array(KEY_CACHE_SIZE);
-  /** Set when the current event's metadata may hold an empty Value. */
+  /** Set when the current event's metadata may hold an empty Value (NaN and Infinity stay in the
+   * value: checkMetadata refuses them as it refuses 1e400 sent as JSON). */
   private suspect = false;
   private field = 0;
   private wire = 0;
@@ -215,7 +212,7 @@ class WireReader {
       phoneE164,
       occurredAt,
       eventType,
-      metadata: !hasMetadata ? undefined : (tooDeep ?? (metadata instanceof CompactMetadataText || metadata instanceof OversizedMetadata ? metadata : this.suspect && hasEmptyValue(metadata) ? new UnrepresentableMetadata(EMPTY_VALUE_REASON) : metadata)),
+      metadata: !hasMetadata ? undefined : (tooDeep ?? (metadata instanceof CompactMetadataText || metadata instanceof OversizedMetadata ? metadata : this.suspect && hasEmptyValue(metadata) ? new UnrepresentableMetadata(EMPTY_VALUE_DETAIL) : metadata)),
       metadataJson,
     };
   }
