@@ -20,8 +20,6 @@ const FIELDS = 5;
 /** PostgreSQL timestamps count microseconds from 2000-01-01T00:00:00Z; ours from the Unix epoch. */
 const PG_EPOCH_MICROS = 946_684_800_000_000;
 const TWO_32 = 4_294_967_296;
-/** jsonb's binary form: a version byte (1), then the JSON text. */
-const JSONB_VERSION = 1;
 
 /**
  * The header, one block per chunk of rows, and the trailer. Rows must be in the organization's
@@ -44,7 +42,7 @@ function encodeRows(organizationId: number, rows: readonly ValidRow[], prefix: B
   let bound = prefix === null ? 0 : prefix.length;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
-    bound += 2 + 12 + 4 + r.phoneE164.length * 3 + 4 + r.eventType.length * 3 + 12 + 5 + (r.metadataJson === null ? 0 : r.metadataJson.length * 3);
+    bound += 2 + 12 + 4 + r.phoneE164.length * 3 + 4 + r.eventType.length * 3 + 12 + 4 + (r.metadataJson === null ? 0 : r.metadataJson.length * 3);
   }
   const buf = Buffer.allocUnsafe(bound);
   let o = prefix === null ? 0 : prefix.copy(buf, 0);
@@ -67,10 +65,8 @@ function encodeRows(organizationId: number, rows: readonly ValidRow[], prefix: B
     if (r.metadataJson === null) {
       o = buf.writeInt32BE(-1, o);
     } else {
-      const n = buf.write(r.metadataJson, o + 5, "utf8");
-      buf.writeInt32BE(n + 1, o);
-      buf[o + 4] = JSONB_VERSION;
-      o += 5 + n;
+      // json's binary form is its text.
+      o = writeText(buf, o, r.metadataJson);
     }
   }
   return buf.subarray(0, o);

@@ -101,7 +101,7 @@ export function phonesWithEventQuery(q: PhonesWithEventQuery): { text: string; v
 /**
  * Per-connection staging table; emptied at every commit, so it must be used in a transaction.
  * occurred_at travels as integer microseconds (no timestamp text to format or parse) and
- * metadata as text, so rows that turn out to be duplicates never pay for a jsonb parse.
+ * metadata as text, so rows that turn out to be duplicates never pay for a json parse.
  */
 const STAGE = "lead_event_stage";
 /** Creates this connection's staging table if needed (a temp table lives as long as its connection). */
@@ -178,7 +178,7 @@ export function storedKeysQuery(organizationId: number, phones: string[], types:
 export function stagedInsertQuery(organizationId: number): { text: string; values: unknown[] } {
   return {
     text: `insert into lead_event (organization_id, phone_e164, event_type, occurred_at, metadata)
-           select $1, s.phone_e164, s.event_type, ${STAGED_OCCURRED_AT}, s.metadata::jsonb
+           select $1, s.phone_e164, s.event_type, ${STAGED_OCCURRED_AT}, s.metadata::json
              from ${STAGE} s
              left join lateral (select true as stored
                                   from lead_event e
@@ -275,7 +275,7 @@ export class LeadEventStore {
    * staging table, so when `chunks` validates lazily (BatchValidation) PostgreSQL parses one
    * chunk on its core while the next is validated on ours. Then one statement moves the new rows:
    * - stored keys first: a key already stored costs one probe of the primary key and is never
-   *   sorted, cast to jsonb or offered to the unique index (a re-sent batch does no other work).
+   *   sorted, cast to json or offered to the unique index (a re-sent batch does no other work).
    *   The probe is written so that only the primary key can serve it: row comparisons (only an
    *   index whose columns follow phone, type, time can use them) bounding the key from both
    *   sides, so the scan ends right after the key. With plain equalities a planner with stale
@@ -328,7 +328,7 @@ export class LeadEventStore {
   private async insertSmallBatch(client: SqlClient, organizationId: number, rows: readonly ValidRow[]): Promise<number> {
     const result = await client.query(
       `insert into lead_event (organization_id, phone_e164, event_type, occurred_at, metadata)
-       select $1, u.p, u.t, u.o::timestamptz, u.m::jsonb
+       select $1, u.p, u.t, u.o::timestamptz, u.m::json
          from unnest($2::text[], $3::text[], $4::text[], $5::text[]) as u(p, t, o, m)
         order by 2, 3, 4
        on conflict do nothing`,

@@ -1,4 +1,6 @@
-// Event metadata: an optional JSON object, stored as PostgreSQL jsonb, at most 8 KB compact.
+// Event metadata: an optional JSON object, at most 8 KB compact. Stored as PostgreSQL json (the
+// compact text as validated here), but held to what jsonb can hold, as the SPEC says: any stored
+// value casts to jsonb.
 //
 // Check order, first failure wins: a JSON object at all, then only JSON values in it, then content
 // jsonb can hold (all "invalid metadata": such a value can never be stored, whatever its size),

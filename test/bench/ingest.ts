@@ -139,7 +139,7 @@ export async function measureIngest(s: IngestSetup): Promise<IngestResult> {
   for (let round = 0; round < s.cfg.repeat; round++) {
     note(`ingest round ${round + 1}/${s.cfg.repeat}`);
     await copy();
-    for (const ref of ["staging", "unnest", "copy-lead-event-indexes", "copy-into-lead-event"] as const) {
+    for (const ref of ["copy-json", "staging", "unnest", "copy-lead-event-indexes", "copy-into-lead-event"] as const) {
       const ms = await runReference(s.db, ref, s.orgId, s.batch);
       push(refs, ref, ms);
       note(`  ${ref}: ${ms.toFixed(0)} ms`);
@@ -173,7 +173,7 @@ export async function measureIngest(s: IngestSetup): Promise<IngestResult> {
 export function reportIngest(report: Report, res: IngestResult, batch: Batch): void {
   const copy = median(res.copyMs);
   report.add({ figure: `COPY ${batch.rows.length.toLocaleString("en-US")} rows (reference)`, value: spread(res.copyMs), reference: REFERENCE_LABELS.copy, ratio: "1.00×", target: "", verdict: "info" });
-  for (const ref of ["staging", "unnest", "copy-lead-event-indexes", "copy-into-lead-event"] as const) {
+  for (const ref of ["copy-json", "staging", "unnest", "copy-lead-event-indexes", "copy-into-lead-event"] as const) {
     const ms = res.refs.get(ref) ?? [];
     report.add({ figure: REFERENCE_LABELS[ref], value: spread(ms), reference: "COPY", ratio: ratio(median(ms), copy), target: "", verdict: "info" });
   }

@@ -154,10 +154,11 @@ describe("JSON and protobuf sends agree", () => {
       [6, tooDeep],
     ]);
     const restRows = await stored("parity_rest");
+    // Stored as json: the compact text, keys in the order sent; every transport must store it byte for byte.
     expect(restRows.map((r) => r.m)).toEqual([
-      '{"a": 1, "o": {"__proto__": 2}, "__proto__": {"x": 1}}',
-      '{"s": "\ufeffx", "\ufeffk": 1}',
-      expect.stringMatching(/^\{"a": \{"a": /),
+      '{"a":1,"__proto__":{"x":1},"o":{"__proto__":2}}',
+      '{"s":"\ufeffx","\ufeffk":1}',
+      `${'{"a":'.repeat(32)}1${"}".repeat(32)}`,
     ]);
     for (const [name, send] of [["parity_connect_binary", viaConnectBinary], ["parity_grpc", viaGrpc]] as const) {
       expect({ name, answer: await send(name) }).toEqual({ name, answer: rest });

@@ -144,4 +144,39 @@ describe("QueryLeadEvents", () => {
       expect(got.map((e) => `${e.occurredAt} ${e.phoneE164} ${e.eventType}`)).toEqual(expected((r) => norm(r.occurredAt) >= norm(from) && norm(r.occurredAt) <= norm(to)));
     });
   });
+
+  // lead_event.metadata is json: what is stored is the compact text, and it reads back with the
+  // keys in the order they were sent, whichever write path took the row (unnest for one event,
+  // COPY for a large batch, the staging table for a batch that met a stored key).
+  it("returns metadata with its keys in the order sent, on every write path", async () => {
+    const meta = { zeta: 1, alpha: { b: 2, a: [1, { y: 0, x: null }] }, "10": "integer-like keys come first", mid: true, s: "ünïcödé" };
+    const spaced = '{ "zeta": 1, "alpha": {"b": 2, "a": [1, {"y": 0, "x": null}]}, "10": "integer-like keys come first", "mid": true, "s": "\u00fcn\u00efc\u00f6d\u00e9" }';
+    const readBack = await server.createOrg({ defaultRegion: "US" });
+    const big = (type: string, first: number) =>
+      Array.from({ length: 600 }, (_, i) => ({ phoneE164: `+1415556${String(first + i).padStart(4, "0")}`, occurredAt: "2026-11-30T18:00:00Z", eventType: type, metadata: meta }));
+    const send = async (body: unknown) => {
+      const res = await json().send({ organizationId: String(readBack.id), ...(body as object) }, readBack.apiKey);
+      if (!res.ok) throw new Error(res.message);
+      return res.body;
+    };
+    expect((await send({ events: [{ phoneE164: "+14155550001", occurredAt: "2026-11-30T18:00:00Z", eventType: "one" }] })).inserted).toBe(1);
+    await server.app.db.withClient((c) =>
+      c.query(`update lead_event set metadata = $2::json where organization_id = $1`, [readBack.id, spaced]),
+    );
+    expect((await send({ events: big("copy", 0) })).inserted).toBe(600);
+    // Starts with a stored key: the probing path.
+    expect((await send({ events: [...big("copy", 0).slice(0, 1), ...big("copy", 600)] })).inserted).toBe(600);
+    const rows = await queryAll(json(), readBack.id, readBack.apiKey);
+    expect(rows).toHaveLength(1201);
+    for (const row of rows) {
+      expect(Object.keys(row.metadata)).toEqual(["10", "zeta", "alpha", "mid", "s"]);
+      expect(row.metadata).toEqual(meta);
+    }
+    const grpcRows = await queryAll(grpcClient(server.baseUrl), readBack.id, readBack.apiKey, { eventType: "copy" });
+    expect(Object.keys(grpcRows[0].metadata)).toEqual(["10", "zeta", "alpha", "mid", "s"]);
+    const stored = await server.app.db.withClient(async (c) =>
+      (await c.query(`select distinct metadata::text as m from lead_event where organization_id = $1 and event_type = 'copy'`, [readBack.id])).rows.map((r) => r.m),
+    );
+    expect(stored).toEqual([JSON.stringify(meta)]);
+  });
 });

@@ -21,4 +21,23 @@ describe("schema", () => {
     );
     expect(rows[0].def).toBe("PRIMARY KEY (organization_id, phone_e164, event_type, occurred_at)");
   });
+
+  it("keeps stored metadata when lead_event.metadata goes from jsonb to json", async () => {
+    const own = await startTestServer();
+    try {
+      const migrator = own.app.db.orm.getMigrator();
+      await migrator.down({ to: "Migration20261203190000_drop_lead_event_org_time_idx" });
+      const type = async () => (await own.app.db.withClient((c) => c.query(`select format_type(atttypid, atttypmod) as t from pg_attribute where attrelid = 'lead_event'::regclass and attname = 'metadata'`))).rows[0].t;
+      expect(await type()).toBe("jsonb");
+      await own.app.db.withClient((c) =>
+        c.query(`insert into lead_event (organization_id, phone_e164, event_type, occurred_at, metadata) values (1, '+14155550100', 'x', now(), '{"b": [1, 2.50], "a": {"z": null}}'), (1, '+14155550101', 'x', now(), null)`),
+      );
+      await migrator.up();
+      expect(await type()).toBe("json");
+      const { rows } = await own.app.db.withClient((c) => c.query(`select metadata::text as m from lead_event order by phone_e164`));
+      expect(rows.map((r) => r.m === null ? null : JSON.parse(r.m))).toEqual([{ a: { z: null }, b: [1, 2.5] }, null]);
+    } finally {
+      await own.close();
+    }
+  });
 });
