@@ -25,6 +25,7 @@
 import { Buffer } from "node:buffer";
 import { AppError } from "../domain/errors.js";
 import { CompactMetadataText, EMPTY_VALUE_DETAIL, METADATA_MAX_BYTES, METADATA_MAX_DEPTH, OversizedMetadata, UnrepresentableMetadata } from "../domain/metadata.js";
+import { MAX_EVENTS_PER_CALL, type EventStream } from "../domain/batch.js";
 import type { RawEvent } from "../domain/types.js";
 import { parseOrganizationId } from "../service/auth.js";
 import type { SendInput } from "../service/send-lead-events.js";
@@ -37,9 +38,67 @@ export interface DecodedSendRequest {
   validateOnly: boolean;
 }
 
+/** A request whose events are decoded only as they are taken, chunk by chunk (see openLazySendRequest). */
+export interface LazySendRequest {
+  organizationId: bigint;
+  eventType: string;
+  events: EventStream;
+  validateOnly: boolean;
+}
+
 /** The SendInput of a decoded request; a negative or oversized organizationId is INVALID_ARGUMENT. */
-export function sendInputOf(req: DecodedSendRequest): SendInput {
+export function sendInputOf(req: DecodedSendRequest | LazySendRequest): SendInput {
   return { organizationId: parseOrganizationId(req.organizationId), eventType: req.eventType, events: req.events, validateOnly: req.validateOnly };
+}
+
+/** Below this size a message is decoded whole: decoding lazily pays only for large batches. */
+export const MIN_LAZY_MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * The lazy reading met what only the whole-message decoding may decide: malformed bytes, or an
+ * event whose fields run past its declared length (protobuf-es reads on). The caller decodes the
+ * message whole (decodeSendRequest) and goes by that, error or not.
+ */
+export class LazyDecodeFallback extends Error {
+  constructor(detail: string) {
+    super(`send message decoded whole: ${detail}`);
+    this.name = "LazyDecodeFallback";
+  }
+}
+
+/**
+ * Opens a large SendLeadEventsRequest for lazy decoding, as the JSON route reads a large body:
+ * the top level is scanned first (every scalar field, whatever its position, with the last
+ * occurrence winning as in decodeSendRequest; each event's byte range), and the events are
+ * decoded a chunk at a time while the previous chunk is being written, instead of all 50,000
+ * before the first row goes out. Null when the message is small, has more events than a call
+ * takes (the whole decoding gives the error), or is malformed at the top level. Each event is
+ * decoded exactly as decodeSendRequest decodes it; anything it could not decode the same way
+ * throws LazyDecodeFallback from chunks().
+ */
+export function openLazySendRequest(bytes: Uint8Array, minBytes = MIN_LAZY_MESSAGE_BYTES): LazySendRequest | null {
+  if (bytes.byteLength < minBytes) return null;
+  const reader = new WireReader(bytes);
+  let scan;
+  try {
+    scan = reader.scanRequest();
+  } catch (err) {
+    if (err instanceof MalformedWire) return null;
+    throw err;
+  }
+  if (scan === null || scan.starts.length > MAX_EVENTS_PER_CALL) return null;
+  const { starts, ends } = scan;
+  const events: EventStream = {
+    *chunks(size: number, firstSize = size): Generator<RawEvent[]> {
+      for (let i = 0, n = firstSize; i < starts.length; i += n, n = size) {
+        const last = Math.min(starts.length, i + n);
+        const chunk: RawEvent[] = new Array(last - i);
+        for (let k = i; k < last; k++) chunk[k - i] = reader.eventAt(starts[k]!, ends[k]!);
+        yield chunk;
+      }
+    },
+  };
+  return { organizationId: scan.organizationId, eventType: scan.eventType, events, validateOnly: scan.validateOnly };
 }
 
 /** Decodes SendLeadEventsRequest bytes; malformed bytes are INVALID_ARGUMENT saying what and where. */
@@ -140,6 +199,60 @@ class WireReader {
       }
     }
     return out;
+  }
+
+  /**
+   * The top level only, read as request() reads it, except that each event (field 3) is only
+   * located: where its length prefix starts and where its declared length ends. Null when an
+   * event field is not length-delimited or its length runs past the message.
+   */
+  scanRequest(): { organizationId: bigint; eventType: string; validateOnly: boolean; starts: number[]; ends: number[] } | null {
+    let organizationId = 0n;
+    let eventType = "";
+    let validateOnly = false;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    while (this.pos < this.len) {
+      this.tag();
+      switch (this.field) {
+        case 1:
+          organizationId = this.int64();
+          break;
+        case 2:
+          eventType = this.string();
+          break;
+        case 3: {
+          if (this.wire !== WIRE_LENGTH) return null;
+          const start = this.pos;
+          const length = this.uint32();
+          if (length > this.len - this.pos) return null;
+          starts.push(start);
+          this.pos += length;
+          ends.push(this.pos);
+          break;
+        }
+        case 4:
+          validateOnly = this.bool();
+          break;
+        default:
+          this.skip(this.wire, this.field, MAX_DEPTH - 1);
+      }
+    }
+    return { organizationId, eventType, validateOnly, starts, ends };
+  }
+
+  /** The event whose length prefix is at `start` (see scanRequest), as request() decodes it. */
+  eventAt(start: number, end: number): RawEvent {
+    this.pos = start;
+    let event: RawEvent;
+    try {
+      event = this.leadEvent(2);
+    } catch (err) {
+      if (err instanceof MalformedWire) throw new LazyDecodeFallback(`${err.message} at byte ${err.offset}`);
+      throw err;
+    }
+    if (this.pos !== end) throw new LazyDecodeFallback(`the event at byte ${start} runs past its length`);
+    return event;
   }
 
   /** The length prefix of a sub-message at `depth`, and where it ends. */

@@ -23,6 +23,7 @@ import { createSigningInterceptor } from "../../src/client/signing-interceptor.j
 import { signPayload } from "../../src/domain/signature.js";
 import { routes } from "../../src/rpc/routes.js";
 import { MAX_BODY_BYTES } from "../../src/server/body.js";
+import { decodeSendRequest } from "../../src/server/send-proto-decoder.js";
 import { createListener, type Listener } from "../../src/server/listener.js";
 import { enableHmac } from "../support/settings-client.js";
 import { PROJECT_ROOT } from "../support/shared.js";
@@ -326,6 +327,67 @@ describe("SendLeadEvents protobuf fast path", () => {
       const refused = await send(unusual, canonical);
       expect(refused.trailers["grpc-status"]).toBe(String(Code.Unauthenticated));
       expect(decodeURIComponent(refused.trailers["grpc-message"]!)).toMatch(/signature does not match/);
+    });
+  });
+
+  // Messages of 256 KiB and more are decoded chunk by chunk while the previous chunk is written
+  // (openLazySendRequest); what the lazy reading cannot decide goes to the whole decoding.
+  describe("large messages, decoded as they are written", () => {
+    const events = (n: number, first = 0) => Array.from({ length: n }, (_, i) => ({
+      phoneE164: `+1415${String(2_000_000 + first + i)}`,
+      occurredAt: "2026-11-30T18:34:00.123456Z",
+      metadata: { kind: { case: "structValue" as const, value: { fields: { campaign: { kind: { case: "stringValue" as const, value: "spring_webinar_2026_" + "x".repeat(40) } }, n: { kind: { case: "numberValue" as const, value: i } } } } } },
+    }));
+    const large = (organizationId: number, eventType: string) =>
+      toBinary(SendLeadEventsRequestSchema, create(SendLeadEventsRequestSchema, { organizationId: BigInt(organizationId), eventType, events: [...events(4000), { phoneE164: "not a phone", occurredAt: "2026-11-30T18:34:00Z" }] }));
+    /** The same message with an event appended that the whole decoding refuses: its phone field runs past the message. */
+    const withBrokenTail = (message: Uint8Array) => Buffer.concat([message, Buffer.from([0x1a, 0x03, 0x0a, 0x05, 0x61])]);
+    const storedCount = async (organizationId: number, eventType: string) =>
+      Number((await server.app.db.withClient((c) => c.query("select count(*)::int as n from lead_event where organization_id = $1 and event_type = $2", [organizationId, eventType]))).rows[0].n);
+    const grpcSend = (message: Uint8Array, headers: Record<string, string>) => post2(server.baseUrl, frame(message), { "content-type": "application/grpc", te: "trailers", ...headers });
+    const answerOf = (a: Answer) => fromBinary(SendLeadEventsResponseSchema, Buffer.from(a.body, "hex").subarray(5));
+
+    it("stores a large batch over gRPC and Connect binary like any other, and its re-send as duplicates", async () => {
+      for (const [name, send] of [
+        ["gRPC", (m: Uint8Array) => grpcSend(m, auth())],
+        ["Connect binary", (m: Uint8Array) => post1(server.baseUrl, m, { "content-type": "application/proto", ...auth() })],
+      ] as const) {
+        const message = large(org.id, `large ${name}`);
+        expect(message.byteLength).toBeGreaterThan(256 * 1024);
+        const decode = (a: Answer) => (name === "gRPC" ? answerOf(a) : fromBinary(SendLeadEventsResponseSchema, Buffer.from(a.body, "hex")));
+        const first = decode(await send(message));
+        expect(first).toMatchObject({ received: 4001, inserted: 4000, duplicates: 0, rejected: 1 });
+        expect(first.rejects[0]).toMatchObject({ index: 4000 });
+        expect(decode(await send(message))).toMatchObject({ received: 4001, inserted: 0, duplicates: 4000, rejected: 1 });
+        expect(await storedCount(org.id, `large ${name}`)).toBe(4000);
+      }
+    });
+
+    it("refuses a large message malformed at its end as a whole decoding does, and stores nothing of it", async () => {
+      const message = withBrokenTail(large(org.id, "large broken"));
+      const viaGrpc = await grpcSend(message, auth());
+      expect(viaGrpc.trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
+      // Exactly the whole decoding's error (the rows of the chunks already written are rolled back).
+      const whole = (() => { try { decodeSendRequest(message); } catch (err) { return (err as Error).message; } })();
+      expect(whole).toMatch(/^the request is not a valid leadevents.v1.SendLeadEventsRequest: unexpected end of data at byte \d+$/);
+      expect(decodeURIComponent(viaGrpc.trailers["grpc-message"]!)).toBe(whole);
+      const viaConnect = await post1(server.baseUrl, message, { "content-type": "application/proto", ...auth() });
+      expect(viaConnect.status).toBe(400);
+      expect(await storedCount(org.id, "large broken")).toBe(0);
+    });
+
+    it("checks a large signed message's signature, and still lets malformed bytes answer first", async () => {
+      const signed = await server.createOrg();
+      const [{ secret }] = (await enableHmac(server.baseUrl, signed.id, signed.apiKey, 1)) as [{ id: string; secret: string }];
+      const message = large(signed.id, "large signed");
+      const ok = await grpcSend(message, { "x-setter-signature": signPayload(secret, message) });
+      expect(answerOf(ok)).toMatchObject({ inserted: 4000, rejected: 1 });
+      const wrong = await grpcSend(message, { "x-setter-signature": signPayload("whsec_wrong", message) });
+      expect(wrong.trailers["grpc-status"]).toBe(String(Code.Unauthenticated));
+      const broken = withBrokenTail(large(signed.id, "large signed broken"));
+      const brokenWrong = await grpcSend(broken, { "x-setter-signature": signPayload("whsec_wrong", broken) });
+      expect(brokenWrong.trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
+      expect(await storedCount(signed.id, "large signed broken")).toBe(0);
     });
   });
 });

@@ -10,7 +10,8 @@ import { AppError } from "../../src/domain/errors.js";
 import { checkMetadata, CompactMetadataText, METADATA_MAX_BYTES, OversizedMetadata } from "../../src/domain/metadata.js";
 import { sendInputFromProto } from "../../src/rpc/mapping.js";
 import "../../src/rpc/protobuf-text.js"; // as in the server: protobuf-es keeps a leading U+FEFF
-import { decodeSendRequest, sendInputOf } from "../../src/server/send-proto-decoder.js";
+import { decodeSendRequest, LazyDecodeFallback, MIN_LAZY_MESSAGE_BYTES, openLazySendRequest, sendInputOf } from "../../src/server/send-proto-decoder.js";
+import type { RawEvent } from "../../src/domain/types.js";
 import { makeBatch, prng, protoBytes, protoRequest } from "../bench/data.js";
 
 type Outcome = { malformed: true } | { input: unknown; metadataText: string[] } | { refused: string };
@@ -67,13 +68,45 @@ function viaDecoder(bytes: Uint8Array): Outcome {
   }
 }
 
+/** How often the lazy decoding gave the same outcome, and how often it handed over to the whole decoding. */
+const lazyCounts = { same: 0, fallback: 0, declined: 0 };
+
+/**
+ * The lazy decoding (chunks of 1 then 2 events, so every boundary is crossed) must give the same
+ * request as the whole decoding, or hand over to it (LazyDecodeFallback, or null at the start):
+ * never events of a message the whole decoding refuses, never other values.
+ */
+function viaLazyDecoder(bytes: Uint8Array): Outcome | "fallback" | "declined" {
+  const lazy = openLazySendRequest(bytes, 0);
+  if (lazy === null) return "declined";
+  let events: RawEvent[];
+  try {
+    events = [...lazy.events.chunks(2, 1)].flat();
+  } catch (err) {
+    if (err instanceof LazyDecodeFallback) return "fallback";
+    throw err;
+  }
+  try {
+    const input = { ...sendInputOf(lazy), events };
+    return { input, metadataText: metadataTexts(input) };
+  } catch (err) {
+    return { refused: (err as AppError).reason };
+  }
+}
+
 function expectSame(bytes: Uint8Array, label = ""): Outcome {
   const expected = viaProtobufEs(bytes);
   const actual = viaDecoder(bytes);
-  if (!isDeepStrictEqual(comparable(actual), comparable(expected))) {
-    // Show both in full (toEqual alone treats -0 and 0, and key order, as equal).
-    expect({ label, hex: Buffer.from(bytes).toString("hex"), actual }).toEqual({ label, hex: Buffer.from(bytes).toString("hex"), actual: expected });
-    throw new Error(`decoder differs from protobuf-es for ${label} ${Buffer.from(bytes).toString("hex")}`);
+  const lazy = viaLazyDecoder(bytes);
+  if (lazy === "fallback" || lazy === "declined") lazyCounts[lazy]++;
+  else lazyCounts.same++;
+  for (const [name, got] of [["decoder", actual], ["lazy decoder", lazy]] as const) {
+    if (got === "fallback" || got === "declined") continue;
+    if (!isDeepStrictEqual(comparable(got), comparable(expected))) {
+      // Show both in full (toEqual alone treats -0 and 0, and key order, as equal).
+      expect({ name, label, hex: Buffer.from(bytes).toString("hex"), got }).toEqual({ name, label, hex: Buffer.from(bytes).toString("hex"), got: expected });
+      throw new Error(`${name} differs from protobuf-es for ${label} ${Buffer.from(bytes).toString("hex")}`);
+    }
   }
   return expected;
 }
@@ -102,6 +135,11 @@ const entry = (key: string, value: (w: BinaryWriter) => void) => (w: BinaryWrite
 };
 const str = (s: string) => (w: BinaryWriter) => void w.tag(3, LD).string(s);
 const num = (n: number) => (w: BinaryWriter) => void w.tag(2, WireType.Bit64).double(n);
+
+/** Events with metadata replaced by checkMetadata's outcome (key order included). */
+function lazyComparable(events: readonly RawEvent[]): unknown {
+  return events.map((e) => ({ ...e, metadata: metadataTexts({ events: [e] })[0] }));
+}
 
 function firstEvent(o: Outcome): any {
   if (!("input" in o)) throw new Error(`expected a decoded message, got ${JSON.stringify(o)}`);
@@ -367,6 +405,49 @@ describe("SendLeadEventsRequest decoder", () => {
     expect(() => decodeSendRequest(cut)).toThrow(AppError);
   });
 
+  it("decodes a large message lazily, chunk by chunk, to the same events, and hands the quirks over to the whole decoding", () => {
+    const nowMicros = Date.UTC(2026, 11, 4) * 1000;
+    const batch = makeBatch(3000, 120, 7, nowMicros);
+    const bytes = protoBytes(protoRequest(42, "webinar_attended", batch));
+    expect(bytes.byteLength).toBeGreaterThan(MIN_LAZY_MESSAGE_BYTES);
+    expect(openLazySendRequest(bytes.subarray(0, 1000))).toBeNull(); // small: decoded whole
+    const lazy = openLazySendRequest(bytes)!;
+    expect(lazy).not.toBeNull();
+    const whole = decodeSendRequest(bytes);
+    const chunks = [...lazy.events.chunks(2000, 250)];
+    expect(chunks.map((c) => c.length)).toEqual([250, 2000, 750]);
+    expect(lazyComparable(chunks.flat())).toEqual(lazyComparable(whole.events));
+    expect({ ...lazy, events: undefined }).toEqual({ ...whole, events: undefined });
+    // chunks() starts over when called again (the probing path after a conflict reads the batch twice).
+    expect([...lazy.events.chunks(1000)].flat().length).toBe(3000);
+
+    // The organization id after the events counts (the last occurrence wins): the scan reads the whole top level.
+    const trailer = bytesOf((w) => w.tag(1, WireType.Varint).int64(7n).tag(4, WireType.Varint).bool(true));
+    const withTrailer = new Uint8Array([...bytes, ...trailer]);
+    expect(openLazySendRequest(withTrailer)).toMatchObject({ organizationId: 7n, validateOnly: true });
+
+    // Malformed bytes in the last event: the lazy reading hands over when it gets there.
+    const broken = Uint8Array.from(bytes);
+    broken[broken.length - 3] = 0xff;
+    broken[broken.length - 2] = 0xff;
+    const lazyBroken = openLazySendRequest(broken)!;
+    expect(lazyBroken).not.toBeNull(); // the top level is intact
+    const seen: number[] = [];
+    expect(() => { for (const c of lazyBroken.events.chunks(2000)) seen.push(c.length); }).toThrow(LazyDecodeFallback);
+    expect(seen).toEqual([2000]); // the first chunk went out before the fault was met
+    expect(() => decodeSendRequest(broken)).toThrow(/not a valid leadevents.v1.SendLeadEventsRequest/);
+
+    // An event whose last field runs past the event's declared length (protobuf-es reads on,
+    // into the next event's bytes): the whole decoding decides.
+    const overrun = bytesOf((w) => {
+      w.tag(3, LD).bytes(Uint8Array.from([0x0a, 0x05, 0x2b, 0x31])); // phone field claims 5 bytes, event holds 2 of them
+      w.tag(3, LD).bytes(bytesOf((e) => e.tag(1, LD).string("+14155550132")));
+    });
+    const lazyOverrun = openLazySendRequest(overrun, 0)!;
+    expect(() => [...lazyOverrun.events.chunks(10)]).toThrow(LazyDecodeFallback);
+    expectSame(overrun, "overrun");
+  });
+
   it("refuses every truncation of a message that needs its end", () => {
     const whole = toBinary(SendLeadEventsRequestSchema, create(SendLeadEventsRequestSchema, {
       organizationId: 300n,
@@ -510,6 +591,9 @@ describe("SendLeadEventsRequest decoder", () => {
     }
     // The generator must exercise both outcomes substantially.
     expect(decoded).toBeGreaterThan(1200);
+    // ... and the lazy decoding must mostly decide by itself, and hand over now and then.
+    expect(lazyCounts.same).toBeGreaterThan(5000);
+    expect(lazyCounts.fallback).toBeGreaterThan(100);
     expect(malformed).toBeGreaterThan(2000);
     // ... and both ways of reading metadata.
     expect(compactText).toBeGreaterThan(1500);
