@@ -83,10 +83,10 @@ export function openLazySendRequest(bytes: Uint8Array, minBytes = MIN_LAZY_MESSA
   try {
     scan = reader.scanRequest();
   } catch (err) {
-    if (err instanceof MalformedWire) return null;
+    if (err instanceof MalformedWire || err instanceof LazyDecodeFallback) return null;
     throw err;
   }
-  if (scan === null || scan.starts.length > MAX_EVENTS_PER_CALL) return null;
+  if (scan.starts.length > MAX_EVENTS_PER_CALL) return null;
   const { starts, ends } = scan;
   const events: EventStream = {
     *chunks(size: number, firstSize = size): Generator<RawEvent[]> {
@@ -177,9 +177,36 @@ class WireReader {
 
   /** leadevents.v1.SendLeadEventsRequest, the whole buffer, depth 1. */
   request(): DecodedSendRequest {
-    const out: DecodedSendRequest = { organizationId: 0n, eventType: "", events: [], validateOnly: false };
-    const end = this.len;
-    while (this.pos < end) {
+    const events: RawEvent[] = [];
+    const top = this.topLevel(() => void events.push(this.leadEvent(2)));
+    return { ...top, events };
+  }
+
+  /**
+   * The top level only, read as request() reads it, except that each event (field 3) is only
+   * located: where its length prefix starts and where its declared length ends. Throws
+   * LazyDecodeFallback when an event field is not length-delimited or its length runs past the
+   * message.
+   */
+  scanRequest(): { organizationId: bigint; eventType: string; validateOnly: boolean; starts: number[]; ends: number[] } {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const top = this.topLevel(() => {
+      if (this.wire !== WIRE_LENGTH) throw new LazyDecodeFallback(`an event field with wire type ${this.wire}`);
+      const start = this.pos;
+      const length = this.uint32();
+      if (length > this.len - this.pos) throw new LazyDecodeFallback(`the event at byte ${start} runs past the message`);
+      starts.push(start);
+      this.pos += length;
+      ends.push(this.pos);
+    });
+    return { ...top, starts, ends };
+  }
+
+  /** The request's fields, the last occurrence of each winning; `event` reads each event (field 3). */
+  private topLevel(event: () => void): { organizationId: bigint; eventType: string; validateOnly: boolean } {
+    const out = { organizationId: 0n, eventType: "", validateOnly: false };
+    while (this.pos < this.len) {
       this.tag();
       switch (this.field) {
         case 1:
@@ -189,7 +216,7 @@ class WireReader {
           out.eventType = this.string();
           break;
         case 3:
-          out.events.push(this.leadEvent(2));
+          event();
           break;
         case 4:
           out.validateOnly = this.bool();
@@ -199,46 +226,6 @@ class WireReader {
       }
     }
     return out;
-  }
-
-  /**
-   * The top level only, read as request() reads it, except that each event (field 3) is only
-   * located: where its length prefix starts and where its declared length ends. Null when an
-   * event field is not length-delimited or its length runs past the message.
-   */
-  scanRequest(): { organizationId: bigint; eventType: string; validateOnly: boolean; starts: number[]; ends: number[] } | null {
-    let organizationId = 0n;
-    let eventType = "";
-    let validateOnly = false;
-    const starts: number[] = [];
-    const ends: number[] = [];
-    while (this.pos < this.len) {
-      this.tag();
-      switch (this.field) {
-        case 1:
-          organizationId = this.int64();
-          break;
-        case 2:
-          eventType = this.string();
-          break;
-        case 3: {
-          if (this.wire !== WIRE_LENGTH) return null;
-          const start = this.pos;
-          const length = this.uint32();
-          if (length > this.len - this.pos) return null;
-          starts.push(start);
-          this.pos += length;
-          ends.push(this.pos);
-          break;
-        }
-        case 4:
-          validateOnly = this.bool();
-          break;
-        default:
-          this.skip(this.wire, this.field, MAX_DEPTH - 1);
-      }
-    }
-    return { organizationId, eventType, validateOnly, starts, ends };
   }
 
   /** The event whose length prefix is at `start` (see scanRequest), as request() decodes it. */
