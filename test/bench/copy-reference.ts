@@ -14,7 +14,7 @@ import { copyText, unnestArrays, type Batch } from "./data.js";
 export type ReferenceName = "copy" | "copy-json" | "staging" | "unnest" | "copy-lead-event-indexes" | "copy-into-lead-event";
 
 export const REFERENCE_LABELS: Record<ReferenceName, string> = {
-  copy: "COPY (pg-copy-streams) into a table with lead_event's primary key",
+  copy: "COPY (pg-copy-streams) into a table with lead_event's primary key (metadata jsonb)",
   "copy-json": "The same COPY with metadata json (lead_event's column type) instead of jsonb",
   staging: "COPY into a temp staging table + INSERT…SELECT…ON CONFLICT DO NOTHING",
   unnest: "INSERT…SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING",
