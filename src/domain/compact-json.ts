@@ -4,11 +4,12 @@
 //
 // "Canonical compact" here means: no whitespace between tokens; strings without any escape or
 // control character and with every surrogate paired; numbers exactly as JavaScript prints them
-// (so "1.0", "1e2", "-0" and out-of-range numbers are not); no key twice in one object; nesting
-// within a limit. For such text, JSON.stringify(JSON.parse(text)) has the same length and, as
-// jsonb, the same value (it may only list integer-like keys first, which jsonb orders its own way
-// anyway). Anything else makes these functions answer -1, and the caller parses it the usual way:
-// they never accept text JSON.parse refuses, but they refuse much that it accepts.
+// (so "1.0", "1e2", "-0" and out-of-range numbers are not); no key twice in one object, no key
+// starting with a digit (JavaScript would list integer-like keys first), no key "__proto__";
+// nesting within a limit. For such text, JSON.stringify(JSON.parse(text)) gives the same text
+// back, so every write path stores the same text for the same object. Anything else makes these
+// functions answer -1, and the caller parses it the usual way: they never accept text JSON.parse
+// refuses, but they refuse much that it accepts.
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -21,6 +22,8 @@ const CLOSE_BRACKET = 0x5d;
 const MINUS = 0x2d;
 const ZERO = 0x30;
 const NINE = 0x39;
+
+const PROTO_KEY = "__proto__";
 
 /** Up to this many keys of an object, a repeat is found by comparing with each earlier key. */
 const SEARCHED_KEYS = 16;
@@ -90,6 +93,11 @@ function objectEnd(t: string, i: number, maxDepth: number, keyBase: number): num
     if (t.charCodeAt(i) !== QUOTE) return -1;
     const keyEnd = plainStringEnd(t, i);
     if (keyEnd < 0) return -1;
+    // JavaScript lists integer-like keys first, so JSON.stringify of the parsed object would not
+    // give this text back (any key starting with a digit, to be safe); "__proto__" is for
+    // checkMetadata to refuse.
+    const first = t.charCodeAt(i + 1);
+    if ((first >= ZERO && first <= NINE) || (keyEnd - i - 1 === PROTO_KEY.length && t.startsWith(PROTO_KEY, i + 1))) return -1;
     if (seen !== undefined) {
       const key = t.slice(i + 1, keyEnd);
       if (seen.has(key)) return -1;

@@ -2,8 +2,8 @@
 // compact text as validated here), but held to what jsonb can hold, as the SPEC says: any stored
 // value casts to jsonb.
 //
-// Check order, first failure wins: a JSON object at all, then only JSON values in it, then content
-// jsonb can hold (all "invalid metadata": such a value can never be stored, whatever its size),
+// Check order, first failure wins: a JSON object at all, then only JSON values in it (and no key
+// "__proto__"), then content jsonb can hold (all "invalid metadata": such a value can never be stored, whatever its size),
 // then the size ("metadata too large").
 
 import { Buffer } from "node:buffer";
@@ -18,6 +18,13 @@ export const METADATA_MAX_BYTES = 8192;
 // deeper rows would be stored yet unreadable over gRPC and Connect.
 export const METADATA_MAX_DEPTH = 32;
 const MAX_DEPTH = METADATA_MAX_DEPTH;
+
+/**
+ * A key "__proto__" is valid JSON, but the objects protobuf-es builds for google.protobuf.Struct
+ * (QueryLeadEvents over Connect and gRPC) and most JavaScript code would take it as the object's
+ * prototype and lose it: stored, it could never be read back as sent. Refused instead.
+ */
+const PROTO_KEY_DETAIL = 'contains the key "__proto__", which protobuf and JavaScript clients cannot read back';
 
 /**
  * Finds what JSON cannot carry, instead of letting JSON.stringify silently change it (NaN and
@@ -44,6 +51,7 @@ function nonJsonProblem(value: unknown, depth: number): string | null {
       }
       const record = value as Record<string, unknown>;
       for (const key in record) {
+        if (key === "__proto__") return PROTO_KEY_DETAIL;
         const p = nonJsonProblem(record[key], depth + 1);
         if (p !== null) return p;
       }

@@ -34,7 +34,11 @@ export interface ProtoProtocol {
   /** Refuses a declared body over the cap before anything is read. */
   checkDeclaredSize(): void;
   /** The request message's bytes (decompressed) and `parse` of them; framing errors throw ConnectError. */
-  readMessage<T>(parse: (message: Uint8Array) => T): Promise<{ message: Uint8Array; parsed: T }>;
+  /**
+   * Reads the request's message and parses it. `wholeParse` is the parse that decides a refusal
+   * (gRPC: a second message), when `parse` may leave part of the message for later (lazy decoding).
+   */
+  readMessage<T>(parse: (message: Uint8Array) => T, wholeParse?: (message: Uint8Array) => unknown): Promise<{ message: Uint8Array; parsed: T }>;
   writeMessage(message: Uint8Array): Promise<void>;
   writeError(err: ConnectError): Promise<void>;
 }
@@ -106,7 +110,7 @@ function grpc(req: NodeRequest, res: NodeResponse): ProtoProtocol {
     headerError: compression.error ?? timeout.error,
     // Each message's length prefix is checked as soon as it arrives (transformSplitEnvelope).
     checkDeclaredSize: () => undefined,
-    readMessage: async (parse) => {
+    readMessage: async (parse, wholeParse = parse) => {
       const envelopes = transformDecompressEnvelope(compression.request, MAX_BODY_BYTES)(transformSplitEnvelope(MAX_BODY_BYTES)(req as AsyncIterable<Uint8Array>))[Symbol.asyncIterator]();
       try {
         // As connect-node's unary handler: the first message is parsed before the stream is
@@ -116,7 +120,9 @@ function grpc(req: NodeRequest, res: NodeResponse): ProtoProtocol {
         const parsed = parse(first.value.data);
         const second = await envelopes.next();
         if (!second.done) {
-          parse(second.value.data);
+          // Malformed bytes in either message answer first, as connect-node's parsing of each would.
+          if (wholeParse !== parse) wholeParse(first.value.data);
+          wholeParse(second.value.data);
           throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
         }
         return { message: first.value.data, parsed };

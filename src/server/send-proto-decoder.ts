@@ -28,13 +28,18 @@ import { CompactMetadataText, EMPTY_VALUE_DETAIL, METADATA_MAX_BYTES, METADATA_M
 import { MAX_EVENTS_PER_CALL, type EventStream } from "../domain/batch.js";
 import type { RawEvent } from "../domain/types.js";
 import { parseOrganizationId } from "../service/auth.js";
+import { tooManyEvents } from "../service/send-lead-events.js";
 import type { SendInput } from "../service/send-lead-events.js";
 
-/** The request as decoded; organizationId is still the raw int64 (validated by sendInputOf). */
+/**
+ * The request as decoded; organizationId is still the raw int64 (validated by sendInputOf).
+ * With more than MAX_EVENTS_PER_CALL events, `events` is a stream that refuses the call as too
+ * many when read (after the caller's authorization, as for any stream).
+ */
 export interface DecodedSendRequest {
   organizationId: bigint;
   eventType: string;
-  events: RawEvent[];
+  events: RawEvent[] | EventStream;
   validateOnly: boolean;
 }
 
@@ -71,8 +76,8 @@ export class LazyDecodeFallback extends Error {
  * the top level is scanned first (every scalar field, whatever its position, with the last
  * occurrence winning as in decodeSendRequest; each event's byte range), and the events are
  * decoded a chunk at a time while the previous chunk is being written, instead of all 50,000
- * before the first row goes out. Null when the message is small, has more events than a call
- * takes (the whole decoding gives the error), or is malformed at the top level. Each event is
+ * before the first row goes out. Null when the message is small or malformed at the top level;
+ * with more events than a call takes, reading the events refuses the call. Each event is
  * decoded exactly as decodeSendRequest decodes it; anything it could not decode the same way
  * throws LazyDecodeFallback from chunks().
  */
@@ -86,7 +91,7 @@ export function openLazySendRequest(bytes: Uint8Array, minBytes = MIN_LAZY_MESSA
     if (err instanceof MalformedWire || err instanceof LazyDecodeFallback) return null;
     throw err;
   }
-  if (scan.starts.length > MAX_EVENTS_PER_CALL) return null;
+  if (scan.count > MAX_EVENTS_PER_CALL) return { ...scan, events: tooManyEventsStream(scan.count) };
   const { starts, ends } = scan;
   const events: EventStream = {
     *chunks(size: number, firstSize = size): Generator<RawEvent[]> {
@@ -99,6 +104,16 @@ export function openLazySendRequest(bytes: Uint8Array, minBytes = MIN_LAZY_MESSA
     },
   };
   return { organizationId: scan.organizationId, eventType: scan.eventType, events, validateOnly: scan.validateOnly };
+}
+
+/** The events of a message that holds more than a call takes: reading them refuses the call. */
+function tooManyEventsStream(count: number): EventStream {
+  return {
+    // eslint-disable-next-line require-yield
+    *chunks(): Generator<RawEvent[]> {
+      throw tooManyEvents(count.toLocaleString("en-US"));
+    },
+  };
 }
 
 /** Decodes SendLeadEventsRequest bytes; malformed bytes are INVALID_ARGUMENT saying what and where. */
@@ -178,8 +193,14 @@ class WireReader {
   /** leadevents.v1.SendLeadEventsRequest, the whole buffer, depth 1. */
   request(): DecodedSendRequest {
     const events: RawEvent[] = [];
-    const top = this.topLevel(() => void events.push(this.leadEvent(2)));
-    return { ...top, events };
+    let count = 0;
+    const top = this.topLevel(() => {
+      // Past the cap events are only counted and skipped: the call will be refused as too many,
+      // and a message of millions of tiny events costs no more than a scan (no objects).
+      if (++count > MAX_EVENTS_PER_CALL) this.skip(this.wire, this.field, MAX_DEPTH - 1);
+      else events.push(this.leadEvent(2));
+    });
+    return { ...top, events: count > MAX_EVENTS_PER_CALL ? tooManyEventsStream(count) : events };
   }
 
   /**
@@ -188,19 +209,23 @@ class WireReader {
    * LazyDecodeFallback when an event field is not length-delimited or its length runs past the
    * message.
    */
-  scanRequest(): { organizationId: bigint; eventType: string; validateOnly: boolean; starts: number[]; ends: number[] } {
+  scanRequest(): { organizationId: bigint; eventType: string; validateOnly: boolean; count: number; starts: number[]; ends: number[] } {
     const starts: number[] = [];
     const ends: number[] = [];
+    let count = 0;
     const top = this.topLevel(() => {
       if (this.wire !== WIRE_LENGTH) throw new LazyDecodeFallback(`an event field with wire type ${this.wire}`);
       const start = this.pos;
       const length = this.uint32();
       if (length > this.len - this.pos) throw new LazyDecodeFallback(`the event at byte ${start} runs past the message`);
-      starts.push(start);
+      // Past the cap only counted (the call is refused as too many).
+      if (++count <= MAX_EVENTS_PER_CALL) {
+        starts.push(start);
+        ends.push(this.pos + length);
+      }
       this.pos += length;
-      ends.push(this.pos);
     });
-    return { ...top, starts, ends };
+    return { ...top, count, starts, ends };
   }
 
   /** The request's fields, the last occurrence of each winning; `event` reads each event (field 3). */
@@ -428,6 +453,8 @@ class WireReader {
         const keyEnd = this.pos;
         if (count > 0) this.putByte(0x2c /* , */);
         if (!this.quotedText(keyStart, keyEnd)) return false;
+        // "__proto__" goes the general way, where checkMetadata refuses it.
+        if (keyEnd - keyStart === 9 && this.buf.latin1Slice(keyStart, keyEnd) === "__proto__") return false;
         this.putByte(0x3a /* : */);
         // JavaScript puts integer-like keys first: the object's order would differ from the wire's.
         if (keyEnd > keyStart && this.buf[keyStart]! >= 0x30 && this.buf[keyStart]! <= 0x39) this.reordered = true;

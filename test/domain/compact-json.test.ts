@@ -31,7 +31,9 @@ describe("canonical compact JSON", () => {
       const text = JSON.stringify({ m: randomValue(rand, 0) });
       if (text.includes("\\")) continue;
       n++;
-      expect(compactObjectEnd(text, 0, 31), text).toBe(text.length);
+      // Keys starting with a digit are refused (JavaScript reorders integer-like keys).
+      const digitKey = /[{,]"[0-9]/.test(text);
+      expect(compactObjectEnd(text, 0, 31), text).toBe(digitKey ? -1 : text.length);
     }
     expect(n).toBeGreaterThan(2000);
   });
@@ -46,7 +48,7 @@ describe("canonical compact JSON", () => {
       accepted++;
       const parsed = JSON.parse(text); // throws, failing the test, if the text is not JSON
       const again = JSON.stringify(parsed);
-      expect(again.length, text).toBe(text.length);
+      expect(again, text).toBe(text); // the very text: every write path stores the same
       expect(JSON.parse(again), text).toEqual(parsed);
       expect(/[\s\\]/.test(text.replace(/"[^"]*"/g, "")), text).toBe(false);
     }
@@ -54,7 +56,7 @@ describe("canonical compact JSON", () => {
   });
 
   it("refuses whitespace, escapes, repeated keys and numbers JavaScript prints otherwise", () => {
-    for (const text of ['{"a": 1}', '{ "a":1}', '{"a":1 }', '{"a":"\\n"}', '{"a":"\\u0041"}', '{"a":1,"a":2}', '{"a":{"b":1,"b":1}}', '{"a":1.0}', '{"a":1e2}', '{"a":-0}', '{"a":01}', '{"a":1E+21}', '{"a":1e400}', '{"a":12345678901234567890}', '{"a":.5}', '{"a":1.}', '{"a":tru}', '{"a":1,}', '{"a"}', "{}x", '{"a":"\ud800"}', '{"a":"\udc00\ud800"}', '{"a":"\u0001"}']) {
+    for (const text of ['{"a": 1}', '{ "a":1}', '{"a":1 }', '{"a":"\\n"}', '{"a":"\\u0041"}', '{"a":1,"a":2}', '{"a":{"b":1,"b":1}}', '{"a":1.0}', '{"a":1e2}', '{"a":-0}', '{"a":01}', '{"a":1E+21}', '{"a":1e400}', '{"a":12345678901234567890}', '{"a":.5}', '{"a":1.}', '{"a":tru}', '{"a":1,}', '{"a"}', "{}x", '{"b":1,"1":2}', '{"0":1}', '{"a":{"01":1}}', '{"__proto__":1}', '{"a":[{"__proto__":{}}]}', '{"a":"\ud800"}', '{"a":"\udc00\ud800"}', '{"a":"\u0001"}']) {
       expect(accepts(text), text).toBe(false);
     }
     for (const text of ['{"a":1,"b":{"a":1}}', '{"a":[1,{"a":1},{"a":2}]}', '{"a":1e+21}', '{"a":0.1}', '{"a":-1.5}', '{"a":123456789012345}', '{"a":1234567890123456}', '{"😀":"😀"}', "{}", '{"a":[]}']) {

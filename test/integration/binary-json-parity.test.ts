@@ -1,6 +1,7 @@
 // The same events sent as JSON (REST) and as protobuf (Connect binary, gRPC) get the same answer
 // and store the same rows, for what protobuf-es alone would read differently: a leading U+FEFF
-// in a string, a metadata key "__proto__", metadata nested past protobuf's message limit. The
+// in a string, a metadata key "__proto__" (refused everywhere), integer-like metadata keys,
+// metadata nested past protobuf's message limit. The
 // protobuf bytes are written by hand (a generated client's fromJson would itself drop
 // "__proto__"). Found by the breaker pass.
 import http2 from "node:http2";
@@ -81,6 +82,7 @@ const EVENTS: JsonEvent[] = JSON.parse(
     { phoneE164: "+14155550106", occurredAt: "2026-11-30T18:34:00Z", metadata: deep(60) },
     { phoneE164: "+14155550107", occurredAt: "2026-11-30T18:34:00Z", metadata: deep(33) },
     { phoneE164: "+14155550108", occurredAt: "2026-11-30T18:34:00Z", metadata: deep(32) },
+    { phoneE164: "+14155550109", occurredAt: "2026-11-30T18:34:00Z", metadata: { b: 1, z: { y: 1, "10": 2 } } },
   ]).replace('{"a":1}', '{"a":1,"__proto__":{"x":1},"o":{"__proto__":2}}'),
 );
 
@@ -144,9 +146,10 @@ describe("JSON and protobuf sends agree", () => {
   it("answers and stores alike over REST, Connect binary and gRPC", async () => {
     const rest = await viaRest("parity_rest");
     // What JSON does with these events, so that the comparison below means something.
-    expect(rest).toMatchObject({ received: 8, inserted: 3, rejected: 5 });
+    expect(rest).toMatchObject({ received: 9, inserted: 3, rejected: 6 });
     const tooDeep = "invalid metadata: nested deeper than 32 levels";
     expect(rest.rejects.map((r: { index: number; reason: string }) => [r.index, r.reason])).toEqual([
+      [0, 'invalid metadata: contains the key "__proto__", which protobuf and JavaScript clients cannot read back'],
       [1, "invalid eventType: contains a control or invisible formatting character"],
       [2, "invalid occurredAt: not an RFC 3339 timestamp"],
       [4, tooDeep],
@@ -154,11 +157,12 @@ describe("JSON and protobuf sends agree", () => {
       [6, tooDeep],
     ]);
     const restRows = await stored("parity_rest");
-    // Stored as json: the compact text, keys in the order sent; every transport must store it byte for byte.
+    // Stored as json: the compact text, keys in the order sent but integer-like ones first (as
+    // JavaScript lists them); every transport must store it byte for byte.
     expect(restRows.map((r) => r.m)).toEqual([
-      '{"a":1,"__proto__":{"x":1},"o":{"__proto__":2}}',
       '{"s":"\ufeffx","\ufeffk":1}',
       `${'{"a":'.repeat(32)}1${"}".repeat(32)}`,
+      '{"b":1,"z":{"10":2,"y":1}}',
     ]);
     for (const [name, send] of [["parity_connect_binary", viaConnectBinary], ["parity_grpc", viaGrpc]] as const) {
       expect({ name, answer: await send(name) }).toEqual({ name, answer: rest });

@@ -84,6 +84,15 @@ function post2(baseUrl: string, body: Uint8Array, headers: Record<string, string
   });
 }
 
+const LD = WireType.LengthDelimited;
+
+/** The bytes `fill` writes. */
+function bytesOf(fill: (w: BinaryWriter) => void): Uint8Array {
+  const w = new BinaryWriter();
+  fill(w);
+  return w.finish();
+}
+
 /** One gRPC length-prefixed message. */
 function frame(message: Uint8Array, flags = 0): Buffer {
   const out = Buffer.alloc(5 + message.byteLength);
@@ -312,7 +321,7 @@ describe("SendLeadEvents protobuf fast path", () => {
       expect((err as ConnectError).code).toBe(Code.Unauthenticated);
     });
 
-    it("verifies the bytes as sent, and still the protobuf-es encoding of the same message", async () => {
+    it("verifies the bytes as sent, not another encoding of the same message", async () => {
       // An unknown field first: bytes no protobuf-es client would produce for this message.
       const canonical = toBinary(SendLeadEventsRequestSchema, body("signed raw"));
       const unusual = Buffer.concat([new BinaryWriter().tag(99, WireType.Varint).uint32(1).finish(), canonical]);
@@ -321,12 +330,38 @@ describe("SendLeadEvents protobuf fast path", () => {
       expect((await send(unusual, unusual)).trailers["grpc-status"]).toBe("0");
       const canonicalAgain = toBinary(SendLeadEventsRequestSchema, body("signed canonical"));
       const unusualAgain = Buffer.concat([new BinaryWriter().tag(99, WireType.Varint).uint32(1).finish(), canonicalAgain]);
-      // Re-encoded by protobuf-es, the unknown field moves to the end.
+      // Re-encoded by protobuf-es, the unknown field moves to the end: the same message, other
+      // bytes, so not what was signed. (Checking such encodings too would let anyone make the
+      // server decode and re-encode a message of their choosing before any key is checked.)
       const reencoded = toBinary(SendLeadEventsRequestSchema, fromBinary(SendLeadEventsRequestSchema, unusualAgain));
-      expect((await send(unusualAgain, reencoded)).trailers["grpc-status"]).toBe("0");
+      expect(Buffer.compare(reencoded, unusualAgain)).not.toBe(0);
+      expect((await send(unusualAgain, reencoded)).trailers["grpc-status"]).toBe(String(Code.Unauthenticated));
       const refused = await send(unusual, canonical);
       expect(refused.trailers["grpc-status"]).toBe(String(Code.Unauthenticated));
       expect(decodeURIComponent(refused.trailers["grpc-message"]!)).toMatch(/signature does not match/);
+    });
+
+    it("answers a wrong signature with unauthenticated, also for metadata nested past protobuf's limit", async () => {
+      // 60 levels of Struct: protobuf-es cannot decode it (its limit is 100 messages), the service
+      // rejects the row; with a wrong signature it must still be a plain 401, not an internal error.
+      const deep = bytesOf((w) => {
+        w.tag(1, WireType.Varint).int64(BigInt(signed.id)).tag(2, LD).string("signed deep");
+        w.tag(3, LD).fork().tag(1, LD).string("+14155550124").tag(2, LD).string("2026-11-30T18:34:00Z").tag(3, LD).fork();
+        let depth = 0;
+        const nest = (): void => {
+          if (depth++ === 60) { w.tag(2, WireType.Bit64).double(1); return; }
+          w.tag(5, LD).fork().tag(1, LD).fork().tag(1, LD).string("a").tag(2, LD).fork();
+          nest();
+          w.join().join().join();
+        };
+        nest();
+        w.join().join();
+      });
+      const wrong = await post2(server.baseUrl, frame(deep), { "content-type": "application/grpc", te: "trailers", "x-setter-signature": signPayload("whsec_wrong", deep) });
+      expect(wrong.trailers["grpc-status"]).toBe(String(Code.Unauthenticated));
+      const right = await post2(server.baseUrl, frame(deep), { "content-type": "application/grpc", te: "trailers", "x-setter-signature": signPayload(secret, deep) });
+      expect(right.trailers["grpc-status"]).toBe("0");
+      expect(fromBinary(SendLeadEventsResponseSchema, Buffer.from(right.body, "hex").subarray(5)).rejects[0]?.reason).toMatch(/^invalid metadata: nested deeper than 32 levels/);
     });
   });
 
@@ -374,6 +409,38 @@ describe("SendLeadEvents protobuf fast path", () => {
       const viaConnect = await post1(server.baseUrl, message, { "content-type": "application/proto", ...auth() });
       expect(viaConnect.status).toBe(400);
       expect(await storedCount(org.id, "large broken")).toBe(0);
+    });
+
+    it("answers two gRPC messages, one of them malformed deep inside, as the whole decoding of each would", async () => {
+      const good = large(org.id, "large two");
+      const bad = withBrokenTail(large(org.id, "large two"));
+      const whole = (() => { try { decodeSendRequest(bad); } catch (err) { return (err as Error).message; } })();
+      for (const pair of [[bad, good], [good, bad]]) {
+        const answer = await post2(server.baseUrl, Buffer.concat(pair.map((m) => frame(m))), { "content-type": "application/grpc", te: "trailers", ...auth() });
+        expect(answer.trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
+        expect(decodeURIComponent(answer.trailers["grpc-message"]!)).toBe(whole);
+      }
+      const twoGood = await post2(server.baseUrl, Buffer.concat([frame(good), frame(good)]), { "content-type": "application/grpc", te: "trailers", ...auth() });
+      expect(twoGood.trailers["grpc-status"]).toBe(String(Code.Unimplemented));
+      expect(await storedCount(org.id, "large two")).toBe(0);
+    });
+
+    it("refuses more than 50,000 events as too many after the key is checked, counting without decoding the rest", async () => {
+      // 1,000,000 empty events (2 bytes each): refused quickly, with the exact count.
+      const many = Buffer.concat([bytesOf((w) => w.tag(1, WireType.Varint).int64(BigInt(org.id))), Buffer.alloc(2_000_000, Buffer.from([0x1a, 0x00]))]);
+      const t0 = performance.now();
+      const answer = await grpcSend(many, auth());
+      expect(performance.now() - t0).toBeLessThan(5_000); // generous: a guard against decoding all of them, not a benchmark
+      expect(answer.trailers["grpc-status"]).toBe(String(Code.ResourceExhausted));
+      expect(decodeURIComponent(answer.trailers["grpc-message"]!)).toBe("too many events: at most 50,000 per call, got 1,000,000");
+      // Another organization's id: permission is checked first, as for any send.
+      const other = Buffer.concat([bytesOf((w) => w.tag(1, WireType.Varint).int64(BigInt(org.id) + 1000n)), Buffer.alloc(2_000_000, Buffer.from([0x1a, 0x00]))]);
+      expect((await grpcSend(other, auth())).trailers["grpc-status"]).toBe(String(Code.PermissionDenied));
+      // The same over Connect binary, and for a small message decoded whole (50,001 events, 100 KB).
+      const small = Buffer.concat([bytesOf((w) => w.tag(1, WireType.Varint).int64(BigInt(org.id))), Buffer.alloc(100_002, Buffer.from([0x1a, 0x00]))]);
+      const viaConnect = await post1(server.baseUrl, small, { "content-type": "application/proto", ...auth() });
+      expect(viaConnect.status).toBe(429);
+      expect(JSON.parse(Buffer.from(viaConnect.body, "hex").toString()).message).toBe("too many events: at most 50,000 per call, got 50,001");
     });
 
     it("checks a large signed message's signature, and still lets malformed bytes answer first", async () => {

@@ -1,6 +1,6 @@
 // QueryLeadEvents: filters, newest first, opaque keyset pages that stay stable under inserts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer, type TestOrg } from "../support/test-server.js";
+import { postJson, startTestServer, type TestServer, type TestOrg } from "../support/test-server.js";
 import { connectJsonClient, grpcClient, queryAll } from "../support/clients.js";
 
 describe("QueryLeadEvents", () => {
@@ -178,5 +178,18 @@ describe("QueryLeadEvents", () => {
       (await c.query(`select distinct metadata::text as m from lead_event where organization_id = $1 and event_type = 'copy'`, [readBack.id])).rows.map((r) => r.m),
     );
     expect(stored).toEqual([JSON.stringify(meta)]);
+
+    // A body over 256 KB (read in place) and metadataJson text, with the integer-like key sent
+    // last: stored as every other path stores it, integer-like key first.
+    const wireOrder = '{"zeta":1,"alpha":{"b":2,"a":[1,{"y":0,"x":null}]},"mid":true,"s":"ünïcödé","10":"integer-like keys come first"}';
+    const rows2 = Array.from({ length: 1500 }, (_, i) => ({ phoneE164: `+1415557${String(i).padStart(4, "0")}`, occurredAt: "2026-11-30T18:00:00Z", eventType: i % 2 ? "in place" : "as text", ...(i % 2 ? {} : { metadataJson: wireOrder }) }));
+    const body = JSON.stringify({ organizationId: String(readBack.id), events: rows2 }).replace(/"eventType":"in place"/g, `"eventType":"in place","metadata":${wireOrder}`);
+    expect(body.length).toBeGreaterThan(256 * 1024);
+    const res = await postJson(`${server.baseUrl}/api/v1/webhooks/lead-events`, body, { authorization: `Bearer ${readBack.apiKey}`, "content-type": "application/json" });
+    expect(res.body).toMatchObject({ inserted: 1500 });
+    const stored2 = await server.app.db.withClient(async (c) =>
+      (await c.query(`select distinct metadata::text as m from lead_event where organization_id = $1 and event_type in ('in place', 'as text')`, [readBack.id])).rows.map((r) => r.m),
+    );
+    expect(stored2).toEqual([JSON.stringify(meta)]);
   });
 });

@@ -14,6 +14,13 @@ import { decodeSendRequest, LazyDecodeFallback, MIN_LAZY_MESSAGE_BYTES, openLazy
 import type { RawEvent } from "../../src/domain/types.js";
 import { makeBatch, prng, protoBytes, protoRequest } from "../bench/data.js";
 
+/** decodeSendRequest of a message within the event cap: its events as an array. */
+function decodeWhole(bytes: Uint8Array): { organizationId: bigint; eventType: string; validateOnly: boolean; events: RawEvent[] } {
+  const decoded = decodeSendRequest(bytes);
+  if (!Array.isArray(decoded.events)) throw new Error("more events than a call takes");
+  return { ...decoded, events: decoded.events };
+}
+
 type Outcome = { malformed: true } | { input: unknown; metadataText: string[] } | { refused: string };
 
 /**
@@ -158,14 +165,14 @@ describe("SendLeadEventsRequest decoder", () => {
     expect((out as any).input.organizationId).toBe(42);
     expect((out as any).input.events).toHaveLength(2000);
     // The usual metadata is written as text while it is read, not built as an object.
-    const decoded = decodeSendRequest(protoBytes(req)).events;
+    const decoded = decodeWhole(protoBytes(req)).events;
     expect(decoded.filter((e) => e.metadata instanceof CompactMetadataText)).toHaveLength(2000);
   });
 
   it("writes usual metadata straight to compact text, and reads anything else the general way", () => {
     const compact = (bytes: Uint8Array) => {
       expectSame(bytes);
-      return decodeSendRequest(bytes).events[0]!.metadata instanceof CompactMetadataText;
+      return decodeWhole(bytes).events[0]!.metadata instanceof CompactMetadataText;
     };
     const nested = (levels: number): ((w: BinaryWriter) => void) => (levels === 0 ? num(1) : (w) => sub(w, 5, (s) => sub(s, 1, entry("n", nested(levels - 1)))));
     // Taken: plain values of every kind, nesting, lists, non-ASCII text, -0, "" keys, many keys.
@@ -178,7 +185,7 @@ describe("SendLeadEventsRequest decoder", () => {
     // 32 levels of objects (the top one and 31 below it) are allowed; a 33rd is refused, by the general way.
     expect(compact(structOf(entry("n", nested(31))))).toBe(true);
     expect(compact(structOf(entry("n", nested(32))))).toBe(false);
-    expect(checkMetadata(decodeSendRequest(structOf(entry("n", nested(32)))).events[0]!.metadata)).toMatchObject({ ok: false, code: "invalid_metadata" });
+    expect(checkMetadata(decodeWhole(structOf(entry("n", nested(32)))).events[0]!.metadata)).toMatchObject({ ok: false, code: "invalid_metadata" });
     // Read the general way: what JavaScript's object or JSON.stringify would change, or refuse.
     for (const [i, bytes] of [
       structOf(entry("a", num(1)), entry("a", num(2))),
@@ -205,7 +212,7 @@ describe("SendLeadEventsRequest decoder", () => {
   it("counts usual metadata past the size limit to its exact size without making its text, around the limit byte for byte", () => {
     const read = (bytes: Uint8Array) => {
       expectSame(bytes);
-      return decodeSendRequest(bytes).events[0]!.metadata;
+      return decodeWhole(bytes).events[0]!.metadata;
     };
     // {"s":"<n characters>"} is n + 8 bytes of ASCII; with "é" (2 bytes) the last character straddles the limit.
     for (const fill of ["a", "é", "😀"]) {
@@ -322,22 +329,21 @@ describe("SendLeadEventsRequest decoder", () => {
     expect(Object.is(negativeZero.metadata.z, -0)).toBe(true);
   });
 
-  it("keeps a __proto__ key as an ordinary key, as JSON does (protobuf-es would make it the prototype and lose it), and integer-like keys first", () => {
-    const json = '{"b":"1","__proto__":"2","7":"3","constructor":"4","o":{"__proto__":{"p":1}}}';
-    const bytes = structOf(entry("b", str("1")), entry("__proto__", str("2")), entry("7", str("3")), entry("constructor", str("4")),
-      entry("o", (w) => sub(w, 5, (s) => sub(s, 1, entry("__proto__", (v) => sub(v, 5, (t) => sub(t, 1, entry("p", num(1)))))))));
-    const decoded = decodeSendRequest(bytes).events[0]!;
-    expect(checkMetadata(decoded.metadata)).toEqual({ ok: true, value: JSON.stringify(JSON.parse(json)) });
-    expect(JSON.stringify(JSON.parse(json))).toBe('{"7":"3","b":"1","__proto__":"2","constructor":"4","o":{"__proto__":{"p":1}}}');
-    // The usual shape (no integer-like key) is written as text, __proto__ included.
-    const plain = decodeSendRequest(structOf(entry("__proto__", num(1)), entry("a", num(2)))).events[0]!;
-    expect(plain.metadata).toBeInstanceOf(CompactMetadataText);
-    expect(checkMetadata(plain.metadata)).toEqual({ ok: true, value: '{"__proto__":1,"a":2}' });
-    // ... and the same on the general way (a repeated key sends it there).
-    const general = decodeSendRequest(structOf(entry("__proto__", num(1)), entry("a", num(2)), entry("a", num(3)))).events[0]!;
-    expect(general.metadata).not.toBeInstanceOf(CompactMetadataText);
-    expect(checkMetadata(general.metadata)).toEqual({ ok: true, value: '{"__proto__":1,"a":3}' });
-    expect(Object.getPrototypeOf(general.metadata)).toBe(Object.prototype);
+  it("refuses a __proto__ key at any depth as JSON does (protobuf-es would make it the prototype and drop it), and puts integer-like keys first", () => {
+    const proto = 'invalid metadata: contains the key "__proto__", which protobuf and JavaScript clients cannot read back';
+    const nested = structOf(entry("b", str("1")), entry("o", (w) => sub(w, 5, (s) => sub(s, 1, entry("__proto__", (v) => sub(v, 5, (t) => sub(t, 1, entry("p", num(1)))))))));
+    expect(checkMetadata(decodeWhole(nested).events[0]!.metadata)).toMatchObject({ ok: false, reason: proto });
+    // The usual shape goes the general way when it meets the key, and so does a repeated key.
+    for (const bytes of [structOf(entry("__proto__", num(1)), entry("a", num(2))), structOf(entry("__proto__", num(1)), entry("a", num(2)), entry("a", num(3)))]) {
+      const metadata = decodeWhole(bytes).events[0]!.metadata;
+      expect(metadata).not.toBeInstanceOf(CompactMetadataText);
+      expect(checkMetadata(metadata)).toMatchObject({ ok: false, reason: proto });
+    }
+    // Over JSON too.
+    expect(checkMetadata(JSON.parse('{"a":{"__proto__":1}}'))).toMatchObject({ ok: false, reason: proto });
+    // Integer-like keys come first, as JSON.stringify of the parsed JSON has them.
+    const ordered = decodeWhole(structOf(entry("b", str("1")), entry("7", str("3")), entry("constructor", str("4")))).events[0]!;
+    expect(checkMetadata(ordered.metadata)).toEqual({ ok: true, value: '{"7":"3","b":"1","constructor":"4"}' });
   });
 
   it("reads a known field as its declared type whatever its wire type, as protobuf-es does", () => {
@@ -362,9 +368,9 @@ describe("SendLeadEventsRequest decoder", () => {
   it("handles UTF-8 like protobuf-es: multi-byte text, a leading U+FEFF kept (as JSON keeps it), invalid bytes refuse the call", () => {
     const text = firstEvent(expectSame(event((e) => e.tag(1, LD).string("\u{feff}+1 415 555 0132 é 😀"))));
     expect(text.phoneE164).toBe("\u{feff}+1 415 555 0132 é 😀");
-    const bom = decodeSendRequest(bytesOf((w) => { w.tag(2, LD).string("\u{feff}paid"); sub(w, 3, (e) => e.tag(2, LD).string("\u{feff}2026-01-01T00:00:00Z")); }));
+    const bom = decodeWhole(bytesOf((w) => { w.tag(2, LD).string("\u{feff}paid"); sub(w, 3, (e) => e.tag(2, LD).string("\u{feff}2026-01-01T00:00:00Z")); }));
     expect([bom.eventType, bom.events[0]!.occurredAt]).toEqual(["\u{feff}paid", "\u{feff}2026-01-01T00:00:00Z"]);
-    expect(checkMetadata(decodeSendRequest(structOf(entry("\u{feff}k", str("\u{feff}v")))).events[0]!.metadata)).toEqual({ ok: true, value: '{"\u{feff}k":"\u{feff}v"}' });
+    expect(checkMetadata(decodeWhole(structOf(entry("\u{feff}k", str("\u{feff}v")))).events[0]!.metadata)).toEqual({ ok: true, value: '{"\u{feff}k":"\u{feff}v"}' });
     expectSame(structOf(entry("ключ", str("значение"))));
     for (const bad of [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
       expect(expectSame(event((e) => e.tag(1, LD).bytes(new Uint8Array(bad))))).toEqual({ malformed: true });
@@ -395,7 +401,7 @@ describe("SendLeadEventsRequest decoder", () => {
       sub(w, 3, (e) => { e.tag(1, LD).string("+14155550133"); sub(e, 3, (v) => sub(v, 5, (s) => sub(s, 1, entry("a", num(1))))); });
       w.tag(2, LD).string("after");
     });
-    const decoded = decodeSendRequest(bytes);
+    const decoded = decodeWhole(bytes);
     expect(decoded.eventType).toBe("after");
     expect(decoded.events.map((e) => [e.phoneE164, e.occurredAt])).toEqual([["+14155550132", "2026-01-01T00:00:00Z"], ["+14155550133", ""]]);
     expect(checkMetadata(decoded.events[0]!.metadata)).toEqual({ ok: false, code: "invalid_metadata", reason: "invalid metadata: nested deeper than 32 levels" });
@@ -413,7 +419,7 @@ describe("SendLeadEventsRequest decoder", () => {
     expect(openLazySendRequest(bytes.subarray(0, 1000))).toBeNull(); // small: decoded whole
     const lazy = openLazySendRequest(bytes)!;
     expect(lazy).not.toBeNull();
-    const whole = decodeSendRequest(bytes);
+    const whole = decodeWhole(bytes);
     const chunks = [...lazy.events.chunks(2000, 250)];
     expect(chunks.map((c) => c.length)).toEqual([250, 2000, 750]);
     expect(lazyComparable(chunks.flat())).toEqual(lazyComparable(whole.events));
@@ -548,7 +554,7 @@ describe("SendLeadEventsRequest decoder", () => {
       const bytes = message();
       if ("input" in expectSame(bytes, `generated #${i}`)) {
         decoded++;
-        for (const e of decodeSendRequest(bytes).events) {
+        for (const e of decodeWhole(bytes).events) {
           if (e.metadata instanceof CompactMetadataText) compactText++;
           else if (e.metadata !== undefined) general++;
         }
@@ -579,7 +585,7 @@ describe("SendLeadEventsRequest decoder", () => {
         });
       });
       if ("input" in expectSame(bytes, `metadata #${i}`)) {
-        for (const e of decodeSendRequest(bytes).events) {
+        for (const e of decodeWhole(bytes).events) {
           if (e.metadata instanceof CompactMetadataText) compactText++;
           else if (e.metadata !== undefined) general++;
         }
