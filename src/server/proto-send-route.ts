@@ -34,15 +34,13 @@ export async function handleProtoSend(svc: ServiceContext, req: NodeRequest, pro
     }, decodeSendRequest);
     // Malformed bytes answer before anything but the bearer key, as when the whole message is
     // decoded first: where the lazy reading has not seen all of it, the whole decoding has the
-    // last word on any refusal, with its own error or the same refusal again.
-    const wholeDecodingFirst = (err: unknown) => {
-      if (parsed.lazy && !isDatabaseUnavailable(err)) decodeSendRequest(message);
-    };
+    // last word on any refusal, with its own error or the same refusal again. The signature
+    // covers the message bytes as sent (inside the gRPC frame, after decompression), nothing else.
     let caller: Caller;
     try {
       caller = bearer ?? (await authenticateSignature(svc, { signature: signature!, timestamp: header(req, TIMESTAMP_HEADER), payload: message, organizationId: parseOrganizationId(parsed.request.organizationId) }));
     } catch (err) {
-      wholeDecodingFirst(err);
+      if (parsed.lazy && !isDatabaseUnavailable(err)) decodeSendRequest(message);
       throw err;
     }
     let result;
