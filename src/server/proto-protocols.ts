@@ -114,15 +114,16 @@ function grpc(req: NodeRequest, res: NodeResponse): ProtoProtocol {
       const envelopes = transformDecompressEnvelope(compression.request, MAX_BODY_BYTES)(transformSplitEnvelope(MAX_BODY_BYTES)(req as AsyncIterable<Uint8Array>))[Symbol.asyncIterator]();
       try {
         // As connect-node's unary handler: the first message is parsed before the stream is
-        // read on; a second one is parsed, then refused.
+        // read on; a second one is refused.
         const first = await envelopes.next();
         if (first.done) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
         const parsed = parse(first.value.data);
         const second = await envelopes.next();
         if (!second.done) {
-          // Malformed bytes in either message answer first, as connect-node's parsing of each would.
+          // Malformed bytes in the first message answer first, as when it alone is sent; the
+          // second is refused unread (decoding it too would only cost an unauthenticated caller
+          // nothing and us another whole message).
           if (wholeParse !== parse) wholeParse(first.value.data);
-          wholeParse(second.value.data);
           throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
         }
         return { message: first.value.data, parsed };

@@ -197,7 +197,7 @@ class WireReader {
     const top = this.topLevel(() => {
       // Past the cap events are only counted and skipped: the call will be refused as too many,
       // and a message of millions of tiny events costs no more than a scan (no objects).
-      if (++count > MAX_EVENTS_PER_CALL) this.skip(this.wire, this.field, MAX_DEPTH - 1);
+      if (++count > MAX_EVENTS_PER_CALL) this.skipEvent();
       else events.push(this.leadEvent(2));
     });
     return { ...top, events: count > MAX_EVENTS_PER_CALL ? tooManyEventsStream(count) : events };
@@ -251,6 +251,16 @@ class WireReader {
       }
     }
     return out;
+  }
+
+  /**
+   * Moves past an event without decoding it, framed as leadEvent() frames it: a length prefix
+   * whatever the wire type says (as protobuf-es reads a message field), then that many bytes.
+   */
+  private skipEvent(): void {
+    const length = this.uint32();
+    if (length > this.len - this.pos) this.fail("an event runs past the end of the message");
+    this.pos += length;
   }
 
   /** The event whose length prefix is at `start` (see scanRequest), as request() decodes it. */

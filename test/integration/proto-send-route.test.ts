@@ -411,15 +411,15 @@ describe("SendLeadEvents protobuf fast path", () => {
       expect(await storedCount(org.id, "large broken")).toBe(0);
     });
 
-    it("answers two gRPC messages, one of them malformed deep inside, as the whole decoding of each would", async () => {
+    it("answers two gRPC messages as the whole decoding of the first would, and refuses the second unread", async () => {
       const good = large(org.id, "large two");
       const bad = withBrokenTail(large(org.id, "large two"));
       const whole = (() => { try { decodeSendRequest(bad); } catch (err) { return (err as Error).message; } })();
-      for (const pair of [[bad, good], [good, bad]]) {
-        const answer = await post2(server.baseUrl, Buffer.concat(pair.map((m) => frame(m))), { "content-type": "application/grpc", te: "trailers", ...auth() });
-        expect(answer.trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
-        expect(decodeURIComponent(answer.trailers["grpc-message"]!)).toBe(whole);
-      }
+      const badFirst = await post2(server.baseUrl, Buffer.concat([frame(bad), frame(good)]), { "content-type": "application/grpc", te: "trailers", ...auth() });
+      expect(badFirst.trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
+      expect(decodeURIComponent(badFirst.trailers["grpc-message"]!)).toBe(whole);
+      const badSecond = await post2(server.baseUrl, Buffer.concat([frame(good), frame(bad)]), { "content-type": "application/grpc", te: "trailers", ...auth() });
+      expect(badSecond.trailers["grpc-status"]).toBe(String(Code.Unimplemented));
       const twoGood = await post2(server.baseUrl, Buffer.concat([frame(good), frame(good)]), { "content-type": "application/grpc", te: "trailers", ...auth() });
       expect(twoGood.trailers["grpc-status"]).toBe(String(Code.Unimplemented));
       expect(await storedCount(org.id, "large two")).toBe(0);

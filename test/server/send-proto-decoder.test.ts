@@ -454,6 +454,28 @@ describe("SendLeadEventsRequest decoder", () => {
     expectSame(overrun, "overrun");
   });
 
+  it("counts events past 50,000 without decoding them, framed as decoded events are (whatever the wire type)", () => {
+    const one = Buffer.from([0x1a, 0x00]); // an empty event
+    const capped = Buffer.concat([Buffer.from([0x08, 0x2a]), Buffer.alloc(2 * 50_000, one)]);
+    const tooMany = (bytes: Uint8Array) => {
+      for (const decoded of [decodeSendRequest(bytes), openLazySendRequest(bytes, 0)!]) {
+        expect(Array.isArray(decoded.events)).toBe(false);
+        expect(decoded.organizationId).toBe(42n);
+        expect(() => [...(decoded.events as { chunks(n: number): Iterable<unknown> }).chunks(2000)]).toThrow(/^too many events: at most 50,000 per call, got 50,001$/);
+      }
+    };
+    expect(decodeWhole(capped).events).toHaveLength(50_000);
+    tooMany(Buffer.concat([capped, one]));
+    // Field 3 with the varint wire type is still read as a length-prefixed event (as protobuf-es
+    // frames a message field), so its bytes can never pass for top-level fields (here: organization 7).
+    const varintFramed = Buffer.concat([capped, Buffer.from([0x18, 0x02, 0x08, 0x07])]);
+    expect(() => decodeSendRequest(varintFramed)).not.toThrow();
+    expect(decodeSendRequest(varintFramed).organizationId).toBe(42n);
+    expect(() => [...(decodeSendRequest(varintFramed).events as { chunks(n: number): Iterable<unknown> }).chunks(2000)]).toThrow(/got 50,001$/);
+    // An event past the cap that runs past the message is malformed, as before the cap.
+    expect(() => decodeSendRequest(Buffer.concat([capped, Buffer.from([0x1a, 0x05, 0x00])]))).toThrow(/not a valid leadevents.v1.SendLeadEventsRequest/);
+  });
+
   it("refuses every truncation of a message that needs its end", () => {
     const whole = toBinary(SendLeadEventsRequestSchema, create(SendLeadEventsRequestSchema, {
       organizationId: 300n,
