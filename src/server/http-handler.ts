@@ -9,9 +9,15 @@ import type { NodeRequest } from "./body.js";
 import { handleJsonSend, writeJson, type NodeResponse } from "./json-send-route.js";
 import { handleProtoSend } from "./proto-send-route.js";
 import { protoProtocolOf } from "./proto-protocols.js";
+import { writeRpcRefusal } from "./rpc-refusal.js";
+import { SIGNATURE_HEADER } from "../domain/signature.js";
+import { authenticateBearer } from "../service/auth.js";
+import { toConnectError } from "../rpc/errors.js";
 
 export const REST_SEND_PATH = "/api/v1/webhooks/lead-events";
 export const CONNECT_SEND_PATH = "/leadevents.v1.LeadEventService/SendLeadEvents";
+/** Every RPC of this service's own APIs (health and reflection are not under it). */
+const RPC_PATH_PREFIX = "/leadevents.v1.";
 
 export interface HttpHandlerOptions {
   svc: ServiceContext;
@@ -74,6 +80,17 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
           return;
         }
       }
+      if (req.method === "POST" && path.startsWith(RPC_PATH_PREFIX) && !(path === CONNECT_SEND_PATH && req.headers[SIGNATURE_HEADER] !== undefined)) {
+        // connect-node decodes a whole request (up to 10 MB, with protobuf-es) before any handler
+        // runs: a call without a valid API key is refused first, its body unread (crafted
+        // messages cost seconds of event loop otherwise). Only a signed SendLeadEvents needs its
+        // body to be authenticated.
+        try {
+          await authenticateBearer(svc, firstHeader(req.headers.authorization));
+        } catch (err) {
+          if (writeRpcRefusal(req, res, toConnectError(err, svc.log))) return;
+        }
+      }
       opts.connect(req, res);
     };
     logContext.run({ requestId }, run).catch((err) => {
@@ -82,6 +99,10 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       else res.end();
     });
   };
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function isJson(contentType: string | undefined): boolean {

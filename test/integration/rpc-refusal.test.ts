@@ -1,0 +1,90 @@
+// Calls without a valid API key are refused before their body is read, on every protocol
+// connect-node serves (it decodes a whole request, up to 10 MB, before any handler runs), and
+// real clients read the refusal as the Unauthenticated error the handler itself would give.
+import http from "node:http";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FilterAudienceStreamRequestSchema, LeadEventService } from "../../gen/leadevents/v1/lead_event_service_pb.js";
+import { WebhookSettingsService } from "../../gen/leadevents/v1/webhook_settings_service_pb.js";
+import { startTestServer, type TestOrg, type TestServer } from "../support/test-server.js";
+
+const MISSING = "missing credentials: send Authorization: Bearer <api key>";
+
+describe("RPCs without a valid API key", () => {
+  let server: TestServer;
+  let org: TestOrg;
+  beforeAll(async () => {
+    server = await startTestServer();
+    org = await server.createOrg();
+  });
+  afterAll(() => server?.close());
+
+  const transports = (): Record<string, (headers?: Record<string, string>) => Transport> => {
+    const baseUrl = server.baseUrl;
+    const withHeaders = (headers: Record<string, string> = {}) => [
+      (next: any) => async (req: any) => {
+        for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
+        return next(req);
+      },
+    ];
+    return {
+      "Connect JSON, HTTP/1.1": (h) => createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: withHeaders(h) }),
+      "Connect binary, HTTP/2": (h) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true, interceptors: withHeaders(h) }),
+      gRPC: (h) => createGrpcTransport({ baseUrl, interceptors: withHeaders(h) }),
+      "gRPC, JSON codec": (h) => createGrpcTransport({ baseUrl, useBinaryFormat: false, interceptors: withHeaders(h) }),
+      "gRPC-web, HTTP/1.1": (h) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors: withHeaders(h) }),
+      "gRPC-web JSON, HTTP/2": (h) => createGrpcWebTransport({ baseUrl, httpVersion: "2", useBinaryFormat: false, interceptors: withHeaders(h) }),
+    };
+  };
+  const refusal = (p: Promise<unknown>) => p.then(() => "answered", (e) => ConnectError.from(e));
+
+  it("are refused as unauthenticated on every protocol, unary and streaming, and a valid key still works", async () => {
+    for (const [name, transport] of Object.entries(transports())) {
+      const events = createClient(LeadEventService, transport());
+      const settings = createClient(WebhookSettingsService, transport());
+      for (const [rpc, call] of [
+        ["ListEventTypes", () => events.listEventTypes({})],
+        ["SendLeadEvents", () => events.sendLeadEvents({ events: [{ phoneE164: "+14155550100", occurredAt: "2026-11-30T18:34:00Z" }], eventType: "x" })],
+        ["GetWebhookSettings", () => settings.getWebhookSettings({})],
+      ] as const) {
+        const err = await refusal(call());
+        expect({ name, rpc, code: (err as ConnectError).code, message: (err as ConnectError).rawMessage }).toEqual({ name, rpc, code: Code.Unauthenticated, message: MISSING });
+      }
+      const malformed = await refusal(createClient(LeadEventService, transport({ authorization: "Bearer nope" })).listEventTypes({}));
+      expect({ name, code: (malformed as ConnectError).code }).toEqual({ name, code: Code.Unauthenticated });
+      const ok = await createClient(LeadEventService, transport({ authorization: `Bearer ${org.apiKey}` })).listEventTypes({});
+      expect(ok.eventTypes).toEqual([]);
+    }
+    // Client streaming (needs HTTP/2 over Connect).
+    for (const name of ["Connect binary, HTTP/2", "gRPC", "gRPC-web JSON, HTTP/2"]) {
+      const events = createClient(LeadEventService, transports()[name]!());
+      async function* requests() {
+        yield create(FilterAudienceStreamRequestSchema, { phones: ["+14155550100"] });
+      }
+      const err = await refusal(events.filterAudienceStream(requests()));
+      expect({ name, code: (err as ConnectError).code, message: (err as ConnectError).rawMessage }).toEqual({ name, code: Code.Unauthenticated, message: MISSING });
+    }
+  });
+
+  it("are answered before their body has been sent", async () => {
+    // Declares 9 MB, sends 1 KB, then waits: the answer must come without the rest.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${server.baseUrl}/leadevents.v1.LeadEventService/FilterAudience`, { method: "POST", headers: { "content-type": "application/json", "content-length": String(9_000_000) } }, (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on("error", reject);
+      req.write(`{"phones":[${'"+14155550100",'.repeat(60)}`);
+    });
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body)).toEqual({ code: "unauthenticated", message: MISSING });
+  });
+
+  it("leave health checking and reflection open", async () => {
+    const res = await fetch(`${server.baseUrl}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(res.status).toBe(200);
+  });
+});
