@@ -12,6 +12,9 @@ import { createListener } from "./server/listener.js";
 import { MAX_BODY_BYTES } from "./server/body.js";
 import { createSecretBox, loadServerKey } from "./service/secret-box.js";
 
+/** Per message, for health checking and reflection (their requests are a few bytes). */
+const INFRASTRUCTURE_MAX_BYTES = 64 * 1024;
+
 export interface App {
   ctx: ServiceContext;
   db: Database;
@@ -42,18 +45,25 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const shutdown = new AbortController();
   const connect = connectNodeAdapter({
     shutdownSignal: shutdown.signal,
-    routes: (router) => {
-      routes(ctx)(router);
-      grpcInfrastructureRoutes(ctx)(router);
-    },
+    routes: routes(ctx),
     readMaxBytes: MAX_BODY_BYTES,
     // Zero counts and empty lists are part of the documented responses.
+    jsonOptions: { alwaysEmitImplicit: true },
+  });
+  // Health checking and reflection are open to anyone and their requests are a few bytes: a
+  // cap of their own keeps a 10 MB message (which protobuf-es would decode before any handler)
+  // out of them.
+  const infrastructure = connectNodeAdapter({
+    shutdownSignal: shutdown.signal,
+    routes: grpcInfrastructureRoutes(ctx),
+    readMaxBytes: INFRASTRUCTURE_MAX_BYTES,
     jsonOptions: { alwaysEmitImplicit: true },
   });
   const listener = createListener(
     createHttpHandler({
       svc: ctx,
       connect,
+      infrastructure,
       isReady: async () => {
         if (closing) return false; // tell load balancers to move on while we drain
         await db.ping();

@@ -21,7 +21,10 @@ const RPC_PATH_PREFIX = "/leadevents.v1.";
 
 export interface HttpHandlerOptions {
   svc: ServiceContext;
+  /** This service's own RPCs (leadevents.v1.*). */
   connect: ReturnType<typeof connectNodeAdapter>;
+  /** Everything else: gRPC health checking and reflection (and the 404s of unknown paths). */
+  infrastructure: ReturnType<typeof connectNodeAdapter>;
   /** True once the database answers and migrations are applied. */
   isReady: () => Promise<boolean>;
   onRequestStart: () => void;
@@ -80,7 +83,11 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
           return;
         }
       }
-      if (req.method === "POST" && path.startsWith(RPC_PATH_PREFIX) && !(path === CONNECT_SEND_PATH && req.headers[SIGNATURE_HEADER] !== undefined)) {
+      if (!path.startsWith(RPC_PATH_PREFIX)) {
+        opts.infrastructure(req, res);
+        return;
+      }
+      if (req.method === "POST" && !(path === CONNECT_SEND_PATH && req.headers[SIGNATURE_HEADER] !== undefined)) {
         // connect-node decodes a whole request (up to 10 MB, with protobuf-es) before any handler
         // runs: a call without a valid API key is refused first, its body unread (crafted
         // messages cost seconds of event loop otherwise). Only a signed SendLeadEvents needs its

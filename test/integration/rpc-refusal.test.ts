@@ -83,8 +83,15 @@ describe("RPCs without a valid API key", () => {
     expect(JSON.parse(answer.body)).toEqual({ code: "unauthenticated", message: MISSING });
   });
 
-  it("leave health checking and reflection open", async () => {
-    const res = await fetch(`${server.baseUrl}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-    expect(res.status).toBe(200);
+  it("leave health checking and reflection open, with a cap of their own on request messages", async () => {
+    const check = (body: Uint8Array | string, contentType = "application/json") =>
+      fetch(`${server.baseUrl}/grpc.health.v1.Health/Check`, { method: "POST", headers: { "content-type": contentType }, body });
+    const ok = await check("{}");
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: "SERVING" });
+    // 1 MB of unknown empty groups: protobuf-es would decode them all; refused by size instead.
+    const big = await check(Buffer.alloc(1 << 20, Buffer.from([0x13, 0x14])), "application/proto");
+    expect(big.status).toBe(429);
+    expect((await big.json()).code).toBe("resource_exhausted");
   });
 });
