@@ -52,10 +52,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   });
   // Health checking and reflection are open to anyone and their requests are a few bytes: a
   // cap of their own keeps a 10 MB message (which protobuf-es would decode before any handler)
-  // out of them.
+  // out of them. The application's services are registered here too, for reflection to list
+  // them; their calls never reach this adapter (see http-handler.ts).
   const infrastructure = connectNodeAdapter({
     shutdownSignal: shutdown.signal,
-    routes: grpcInfrastructureRoutes(ctx),
+    routes: (router) => {
+      routes(ctx)(router);
+      grpcInfrastructureRoutes(ctx)(router);
+    },
     readMaxBytes: INFRASTRUCTURE_MAX_BYTES,
     jsonOptions: { alwaysEmitImplicit: true },
   });

@@ -92,6 +92,6 @@ describe("RPCs without a valid API key", () => {
     // 1 MB of unknown empty groups: protobuf-es would decode them all; refused by size instead.
     const big = await check(Buffer.alloc(1 << 20, Buffer.from([0x13, 0x14])), "application/proto");
     expect(big.status).toBe(429);
-    expect((await big.json()).code).toBe("resource_exhausted");
+    expect(((await big.json()) as { code: string }).code).toBe("resource_exhausted");
   });
 });
