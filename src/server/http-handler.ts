@@ -12,6 +12,7 @@ import { protoProtocolOf } from "./proto-protocols.js";
 import { writeRpcRefusal } from "./rpc-refusal.js";
 import { SIGNATURE_HEADER } from "../domain/signature.js";
 import { authenticateBearer } from "../service/auth.js";
+import { unauthenticated } from "../domain/errors.js";
 import { toConnectError } from "../rpc/errors.js";
 
 export const REST_SEND_PATH = "/api/v1/webhooks/lead-events";
@@ -87,16 +88,17 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         opts.infrastructure(req, res);
         return;
       }
-      if (req.method === "POST" && !(path === CONNECT_SEND_PATH && req.headers[SIGNATURE_HEADER] !== undefined)) {
+      if (req.method === "POST") {
         // connect-node decodes a whole request (up to 10 MB, with protobuf-es) before any handler
         // runs: a call without a valid API key is refused first, its body unread (crafted
-        // messages cost seconds of event loop otherwise). Only a signed SendLeadEvents needs its
-        // body to be authenticated.
-        try {
-          await authenticateBearer(svc, firstHeader(req.headers.authorization));
-        } catch (err) {
-          if (writeRpcRefusal(req, res, toConnectError(err, svc.log))) return;
-        }
+        // messages cost seconds of event loop otherwise). A signed SendLeadEvents needs its body
+        // to be authenticated, so it is only taken where this server reads the body itself (the
+        // routes above); what reaches here is gRPC-web, the gRPC JSON codec or a Connect
+        // streaming content type.
+        const refusal = path === CONNECT_SEND_PATH && req.headers[SIGNATURE_HEADER] !== undefined
+          ? unauthenticated("SIGNATURE_PROTOCOL_UNSUPPORTED", "X-Setter-Signature is accepted over REST, Connect (JSON or binary) and gRPC with protobuf messages; over this protocol send Authorization: Bearer <api key>")
+          : await authenticateBearer(svc, firstHeader(req.headers.authorization)).then(() => undefined, (err: unknown) => err);
+        if (refusal !== undefined && writeRpcRefusal(req, res, toConnectError(refusal, svc.log))) return;
       }
       opts.connect(req, res);
     };

@@ -68,6 +68,18 @@ describe("RPCs without a valid API key", () => {
     }
   });
 
+  it("refuse a signature where connect-node would decode the message before it could be checked", async () => {
+    for (const name of ["gRPC, JSON codec", "gRPC-web, HTTP/1.1", "gRPC-web JSON, HTTP/2"]) {
+      const events = createClient(LeadEventService, transports()[name]!({ "x-setter-signature": "sha256=" + "0".repeat(64), authorization: `Bearer ${org.apiKey}` }));
+      const err = await refusal(events.sendLeadEvents({ events: [{ phoneE164: "+14155550100", occurredAt: "2026-11-30T18:34:00Z" }], eventType: "x" }));
+      expect({ name, code: (err as ConnectError).code, message: (err as ConnectError).rawMessage }).toEqual({
+        name,
+        code: Code.Unauthenticated,
+        message: "X-Setter-Signature is accepted over REST, Connect (JSON or binary) and gRPC with protobuf messages; over this protocol send Authorization: Bearer <api key>",
+      });
+    }
+  });
+
   it("are answered before their body has been sent", async () => {
     // Declares 9 MB, sends 1 KB, then waits: the answer must come without the rest.
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
