@@ -98,7 +98,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         const refusal = path === CONNECT_SEND_PATH && req.headers[SIGNATURE_HEADER] !== undefined
           ? unauthenticated("SIGNATURE_PROTOCOL_UNSUPPORTED", "X-Setter-Signature is accepted over REST, Connect (JSON or binary) and gRPC with protobuf messages; over this protocol send Authorization: Bearer <api key>")
           : await authenticateBearer(svc, firstHeader(req.headers.authorization)).then(() => undefined, (err: unknown) => err);
-        if (refusal !== undefined && writeRpcRefusal(req, res, toConnectError(refusal, svc.log))) return;
+        if (refusal !== undefined && (await writeRpcRefusal(req, res, toConnectError(refusal, svc.log)))) return;
       }
       opts.connect(req, res);
     };

@@ -1,5 +1,5 @@
 // Answers an RPC with an error in the caller's own protocol (Connect unary or streaming, gRPC,
-// gRPC-web; JSON or protobuf) without reading its body. The answer has the shape connect-node
+// gRPC-web; JSON or protobuf) without parsing its body. The answer has the shape connect-node
 // gives the same error: status and JSON body for Connect unary, an end-of-stream message for
 // Connect streams, trailers for gRPC, a trailer frame for gRPC-web.
 import type { ConnectError } from "@connectrpc/connect";
@@ -14,44 +14,75 @@ import {
 import { parseContentType as parseGrpcContentType, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { parseContentType as parseGrpcWebContentType, trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import type { OutgoingHttpHeaders } from "node:http";
+import http2, { type Http2ServerRequest } from "node:http2";
+import { MAX_BODY_BYTES } from "./body.js";
 import type { NodeRequest } from "./body.js";
 import type { NodeResponse } from "./json-send-route.js";
 
-/** Writes `err` in the request's protocol; false (nothing written) when the content type is none connect-node serves. */
-export function writeRpcRefusal(req: NodeRequest, res: NodeResponse, err: ConnectError): boolean {
+/**
+ * Writes `err` in the request's protocol, its body discarded unparsed (see discardBody); false,
+ * with nothing written or read, when the content type is none connect-node serves.
+ */
+export async function writeRpcRefusal(req: NodeRequest, res: NodeResponse, err: ConnectError): Promise<boolean> {
   const contentType = first(req.headers["content-type"]) ?? null;
+  let answer: { status: number; headers: OutgoingHttpHeaders; body?: Uint8Array; trailers?: OutgoingHttpHeaders };
   const grpcWeb = parseGrpcWebContentType(contentType);
+  const connect = parseConnectContentType(contentType);
   if (grpcWeb) {
     if (grpcWeb.text) return false; // connect-node does not speak grpc-web-text: let it refuse
-    const trailers = setTrailerStatus(new Headers(), err);
-    end(req, res, 200, { "content-type": contentType! }, encodeEnvelope(trailerFlag, trailerSerialize(trailers)));
-    return true;
-  }
-  if (parseGrpcContentType(contentType)) {
-    if (req.httpVersionMajor !== 2) return false; // gRPC needs HTTP/2 trailers; connect-node refuses it
+    answer = { status: 200, headers: { "content-type": contentType! }, body: encodeEnvelope(trailerFlag, trailerSerialize(setTrailerStatus(new Headers(), err))) };
+  } else if (parseGrpcContentType(contentType)) {
     const trailers: OutgoingHttpHeaders = {};
     setTrailerStatus(new Headers(), err).forEach((value, key) => void (trailers[key] = value));
-    res.writeHead(200, { "content-type": contentType! });
-    res.addTrailers(trailers);
-    res.end();
-    return true;
-  }
-  const connect = parseConnectContentType(contentType);
-  if (!connect) return false;
-  if (connect.stream) {
+    answer = { status: 200, headers: { "content-type": contentType! }, trailers };
+  } else if (connect?.stream) {
     const json = JSON.stringify(endStreamToJson(new Headers(), err, undefined));
-    end(req, res, 200, { "content-type": contentType! }, encodeEnvelope(endStreamFlag, new TextEncoder().encode(json)));
-    return true;
+    answer = { status: 200, headers: { "content-type": contentType! }, body: encodeEnvelope(endStreamFlag, new TextEncoder().encode(json)) };
+  } else if (connect) {
+    answer = { status: codeToHttpStatus(err.code), headers: { "content-type": "application/json" }, body: errorToJsonBytes(err, {}) };
+  } else {
+    return false;
   }
-  end(req, res, codeToHttpStatus(err.code), { "content-type": "application/json" }, errorToJsonBytes(err, {}));
+  // HTTP/1.1: the client sends its whole body before it reads an answer, and a connection closed
+  // under its writes shows as EPIPE instead of this error: read the body first (bytes counted
+  // and dropped, never parsed). HTTP/2: answer at once (a stream's client may wait for it), then
+  // reset the stream with NO_ERROR, HTTP/2's "answered, stop sending" (RFC 9113, 8.1).
+  const whole = req.httpVersionMajor === 1 ? await discardBody(req) : (closeStreamAfter(req, res), true);
+  const headers = { ...answer.headers, ...(whole || req.httpVersionMajor !== 1 ? {} : { connection: "close" }) };
+  if (answer.body) headers["content-length"] = String(answer.body.byteLength);
+  res.writeHead(answer.status, headers);
+  if (answer.trailers) res.addTrailers(answer.trailers);
+  if (answer.body) res.end(answer.body);
+  else res.end();
   return true;
 }
 
-function end(req: NodeRequest, res: NodeResponse, status: number, headers: OutgoingHttpHeaders, body: Uint8Array): void {
-  // An HTTP/1.1 connection whose request body was not read cannot carry another request.
-  const close = req.httpVersionMajor === 1 && !req.readableEnded ? { connection: "close" } : {};
-  res.writeHead(status, { ...headers, ...close, "content-length": String(body.byteLength) });
-  res.end(body);
+/**
+ * Reads and drops an HTTP/1.1 request body; true when it ended within the cap. Past
+ * MAX_BODY_BYTES it stops reading, and the connection is closed after the answer.
+ */
+function discardBody(req: NodeRequest): Promise<boolean> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes <= MAX_BODY_BYTES) return;
+      req.off("data", onData);
+      req.pause();
+      resolve(false);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(true));
+    req.once("error", () => resolve(false));
+    req.once("close", () => resolve(req.readableEnded));
+  });
+}
+
+/** Closes an HTTP/2 request's stream (RST_STREAM NO_ERROR: "stop sending") once the answer is out. */
+function closeStreamAfter(req: NodeRequest, res: NodeResponse): void {
+  const close = () => (req as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  if (res.writableFinished) close();
+  else res.once("finish", close);
 }
 
 function first(v: string | string[] | undefined): string | undefined {

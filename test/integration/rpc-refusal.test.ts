@@ -2,6 +2,7 @@
 // connect-node serves (it decodes a whole request, up to 10 MB, before any handler runs), and
 // real clients read the refusal as the Unauthenticated error the handler itself would give.
 import http from "node:http";
+import http2 from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
@@ -80,19 +81,63 @@ describe("RPCs without a valid API key", () => {
     }
   });
 
-  it("are answered before their body has been sent", async () => {
-    // Declares 9 MB, sends 1 KB, then waits: the answer must come without the rest.
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(`${server.baseUrl}/leadevents.v1.LeadEventService/FilterAudience`, { method: "POST", headers: { "content-type": "application/json", "content-length": String(9_000_000) } }, (res) => {
-        let body = "";
-        res.on("data", (c) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode!, body }));
+  it("are refused before their body is parsed: malformed bytes get unauthenticated, and the connection carries on", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (path: string, contentType: string, body: Buffer, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; body: string; trailers: NodeJS.Dict<string> }>((resolve, reject) => {
+        const req = http.request(`${server.baseUrl}${path}`, { method: "POST", agent, headers: { "content-type": contentType, "content-length": String(body.length), ...headers } }, (res) => {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () => resolve({ status: res.statusCode!, body: text, trailers: res.trailers }));
+        });
+        req.on("error", reject);
+        req.end(body);
       });
-      req.on("error", reject);
-      req.write(`{"phones":[${'"+14155550100",'.repeat(60)}`);
-    });
-    expect(answer.status).toBe(401);
-    expect(JSON.parse(answer.body)).toEqual({ code: "unauthenticated", message: MISSING });
+    // Invalid JSON and invalid protobuf, 2 MB each: parsed, they would be invalid_argument.
+    for (const [contentType, body] of [["application/json", Buffer.alloc(2 << 20, "{")], ["application/proto", Buffer.alloc(2 << 20, 0xff)]] as const) {
+      const answer = await post("/leadevents.v1.LeadEventService/FilterAudience", contentType, body);
+      expect({ contentType, status: answer.status, body: JSON.parse(answer.body) }).toEqual({ contentType, status: 401, body: { code: "unauthenticated", message: MISSING } });
+    }
+    // gRPC over HTTP/1.1 (connect-node serves it too): the status in trailers.
+    const framed = Buffer.concat([Buffer.from([0, 0, 0x20, 0, 0]), Buffer.alloc(2 << 20, 0xff)]);
+    const grpcH1 = await post("/leadevents.v1.LeadEventService/QueryLeadEvents", "application/grpc", framed, { te: "trailers" });
+    expect({ status: grpcH1.status, grpcStatus: grpcH1.trailers["grpc-status"], message: decodeURIComponent(grpcH1.trailers["grpc-message"] ?? "") }).toEqual({ status: 200, grpcStatus: String(Code.Unauthenticated), message: MISSING });
+    // The same keep-alive connection, now with a key.
+    const ok = await post("/leadevents.v1.LeadEventService/ListEventTypes", "application/json", Buffer.from("{}"), { authorization: `Bearer ${org.apiKey}` });
+    expect(ok.status).toBe(200);
+    agent.destroy();
+  });
+
+  it("are answered over HTTP/2 before their body has been sent, streams included", async () => {
+    // Declares 9 MB, sends 1 KB, then waits: the answer must come without the rest.
+    const session = http2.connect(server.baseUrl);
+    try {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":path": "/leadevents.v1.LeadEventService/FilterAudience", "content-type": "application/json", "content-length": String(9_000_000) });
+        let status = 0;
+        let body = "";
+        stream.on("response", (h) => (status = Number(h[":status"])));
+        stream.on("data", (c) => (body += c));
+        stream.on("end", () => resolve({ status, body }));
+        stream.on("error", reject);
+        stream.write(`{"phones":[${'"+14155550100",'.repeat(60)}`);
+      });
+      expect(answer.status).toBe(401);
+      expect(JSON.parse(answer.body)).toEqual({ code: "unauthenticated", message: MISSING });
+    } finally {
+      session.close();
+    }
+    // A client stream whose first message is far past a flow-control window gets its answer too.
+    const phones = Array.from({ length: 30_000 }, (_, i) => `+1415${String(2_000_000 + i)}`);
+    for (const name of ["Connect binary, HTTP/2", "gRPC"]) {
+      const events = createClient(LeadEventService, transports()[name]!());
+      async function* requests() {
+        yield create(FilterAudienceStreamRequestSchema, { phones });
+        yield create(FilterAudienceStreamRequestSchema, { phones });
+      }
+      const err = await refusal(events.filterAudienceStream(requests()));
+      expect({ name, code: (err as ConnectError).code }).toEqual({ name, code: Code.Unauthenticated });
+    }
   });
 
   it("leave health checking and reflection open, with a cap of their own on request messages", async () => {
