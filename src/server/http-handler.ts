@@ -1,7 +1,10 @@
 // One request handler for HTTP/1.1 and HTTP/2: health, the REST route, the JSON and protobuf
 // fast paths of SendLeadEvents, then everything Connect/gRPC/gRPC-web.
 import { randomUUID } from "node:crypto";
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import { LeadEventService } from "../../gen/leadevents/v1/lead_event_service_pb.js";
+import { WebhookSettingsService } from "../../gen/leadevents/v1/webhook_settings_service_pb.js";
 import type { ServerResponse } from "node:http";
 import type { ServiceContext } from "../service/context.js";
 import { logContext } from "../logger.js";
@@ -19,6 +22,10 @@ export const REST_SEND_PATH = "/api/v1/webhooks/lead-events";
 export const CONNECT_SEND_PATH = "/leadevents.v1.LeadEventService/SendLeadEvents";
 /** Every RPC of this service's own APIs (health and reflection are not under it). */
 const RPC_PATH_PREFIX = "/leadevents.v1.";
+/** The kind of each of those RPCs, by path; an unknown path is left to connect-node (404). */
+const RPC_METHOD_KINDS = new Map<string, DescMethod["methodKind"]>(
+  [LeadEventService, WebhookSettingsService].flatMap((service) => service.methods.map((m) => [`/${service.typeName}/${m.name}`, m.methodKind] as const)),
+);
 
 export interface HttpHandlerOptions {
   svc: ServiceContext;
@@ -88,7 +95,8 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         opts.infrastructure(req, res);
         return;
       }
-      if (req.method === "POST") {
+      const methodKind = RPC_METHOD_KINDS.get(path);
+      if (req.method === "POST" && methodKind !== undefined) {
         // connect-node decodes a whole request (up to 10 MB, with protobuf-es) before any handler
         // runs: a call without a valid API key is refused first, its body unread (crafted
         // messages cost seconds of event loop otherwise). A signed SendLeadEvents needs its body
@@ -98,7 +106,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         const refusal = path === CONNECT_SEND_PATH && req.headers[SIGNATURE_HEADER] !== undefined
           ? unauthenticated("SIGNATURE_PROTOCOL_UNSUPPORTED", "X-Setter-Signature is accepted over REST, Connect (JSON or binary) and gRPC with protobuf messages; over this protocol send Authorization: Bearer <api key>")
           : await authenticateBearer(svc, firstHeader(req.headers.authorization)).then(() => undefined, (err: unknown) => err);
-        if (refusal !== undefined && (await writeRpcRefusal(req, res, toConnectError(refusal, svc.log)))) return;
+        if (refusal !== undefined && (await writeRpcRefusal(req, res, toConnectError(refusal, svc.log), methodKind))) return;
       }
       opts.connect(req, res);
     };

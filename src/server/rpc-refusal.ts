@@ -2,6 +2,7 @@
 // gRPC-web; JSON or protobuf) without parsing its body. The answer has the shape connect-node
 // gives the same error: status and JSON body for Connect unary, an end-of-stream message for
 // Connect streams, trailers for gRPC, a trailer frame for gRPC-web.
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import {
@@ -23,11 +24,17 @@ import type { NodeResponse } from "./json-send-route.js";
  * Writes `err` in the request's protocol, its body discarded unparsed (see discardBody); false,
  * with nothing written or read, when the content type is none connect-node serves.
  */
-export async function writeRpcRefusal(req: NodeRequest, res: NodeResponse, err: ConnectError): Promise<boolean> {
+export async function writeRpcRefusal(req: NodeRequest, res: NodeResponse, err: ConnectError, methodKind: DescMethod["methodKind"]): Promise<boolean> {
   const contentType = first(req.headers["content-type"]) ?? null;
+  // What connect-node itself refuses from the headers (a content type of the other kind of
+  // method, bidi over HTTP/1.1) it refuses without reading the body: its answer is the right one.
+  const unary = methodKind === "unary";
+  const connectKind = parseConnectContentType(contentType);
+  if (connectKind && connectKind.stream === unary) return false;
+  if (methodKind === "bidi_streaming" && req.httpVersionMajor === 1) return false;
   let answer: { status: number; headers: OutgoingHttpHeaders; body?: Uint8Array; trailers?: OutgoingHttpHeaders };
   const grpcWeb = parseGrpcWebContentType(contentType);
-  const connect = parseConnectContentType(contentType);
+  const connect = connectKind;
   if (grpcWeb) {
     if (grpcWeb.text) return false; // connect-node does not speak grpc-web-text: let it refuse
     answer = { status: 200, headers: { "content-type": contentType! }, body: encodeEnvelope(trailerFlag, trailerSerialize(setTrailerStatus(new Headers(), err))) };
@@ -43,11 +50,17 @@ export async function writeRpcRefusal(req: NodeRequest, res: NodeResponse, err: 
   } else {
     return false;
   }
-  // HTTP/1.1: the client sends its whole body before it reads an answer, and a connection closed
-  // under its writes shows as EPIPE instead of this error: read the body first (bytes counted
-  // and dropped, never parsed). HTTP/2: answer at once (a stream's client may wait for it), then
-  // reset the stream with NO_ERROR, HTTP/2's "answered, stop sending" (RFC 9113, 8.1).
-  const whole = req.httpVersionMajor === 1 ? await discardBody(req) : (closeStreamAfter(req, res), true);
+  // The body is read and dropped, never parsed (cheap; the cost was protobuf-es's decoding),
+  // and read before the answer, as connect-node would: on HTTP/1.1 a connection closed under the
+  // client's writes shows as EPIPE instead of this error, and on HTTP/2 a stream answered before
+  // its body was sent left unsent bytes counting against Node's client session memory (~10 MB
+  // of them wedged the connection for every call on it). A bidi stream's client may wait for an
+  // answer before it sends on: it gets the answer at once, and the rest is read after it. Past
+  // MAX_BODY_BYTES reading stops: the HTTP/1.1 connection or the HTTP/2 stream is closed.
+  let whole = true;
+  if (methodKind !== "bidi_streaming") whole = await discardBody(req);
+  else void discardBody(req).then((ended) => ended || closeStreamAfter(req, res));
+  if (!whole && req.httpVersionMajor === 2) closeStreamAfter(req, res);
   const headers = { ...answer.headers, ...(whole || req.httpVersionMajor !== 1 ? {} : { connection: "close" }) };
   if (answer.body) headers["content-length"] = String(answer.body.byteLength);
   res.writeHead(answer.status, headers);
@@ -57,10 +70,7 @@ export async function writeRpcRefusal(req: NodeRequest, res: NodeResponse, err: 
   return true;
 }
 
-/**
- * Reads and drops an HTTP/1.1 request body; true when it ended within the cap. Past
- * MAX_BODY_BYTES it stops reading, and the connection is closed after the answer.
- */
+/** Reads and drops a request body; true when it ended within MAX_BODY_BYTES (past it, reading stops). */
 function discardBody(req: NodeRequest): Promise<boolean> {
   return new Promise((resolve) => {
     let bytes = 0;
