@@ -9,6 +9,12 @@ import { AppError } from "../domain/errors.js";
 
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
 
+/** A request header's (first) value. */
+export function firstHeader(req: NodeRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
 /** 10 MiB, a little over the documented 10 MB. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 

@@ -8,7 +8,7 @@ import { WebhookSettingsService } from "../../gen/leadevents/v1/webhook_settings
 import type { ServerResponse } from "node:http";
 import type { ServiceContext } from "../service/context.js";
 import { logContext } from "../logger.js";
-import type { NodeRequest } from "./body.js";
+import { firstHeader, type NodeRequest } from "./body.js";
 import { handleJsonSend, writeJson, type NodeResponse } from "./json-send-route.js";
 import { handleProtoSend } from "./proto-send-route.js";
 import { protoProtocolOf } from "./proto-protocols.js";
@@ -105,7 +105,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         // streaming content type.
         const refusal = path === CONNECT_SEND_PATH && req.headers[SIGNATURE_HEADER] !== undefined
           ? unauthenticated("SIGNATURE_PROTOCOL_UNSUPPORTED", "X-Setter-Signature is accepted over REST, Connect (JSON or binary) and gRPC with protobuf messages; over this protocol send Authorization: Bearer <api key>")
-          : await authenticateBearer(svc, firstHeader(req.headers.authorization)).then(() => undefined, (err: unknown) => err);
+          : await authenticateBearer(svc, firstHeader(req, "authorization")).then(() => undefined, (err: unknown) => err);
         if (refusal !== undefined && (await writeRpcRefusal(req, res, toConnectError(refusal, svc.log), methodKind))) return;
       }
       opts.connect(req, res);
@@ -116,10 +116,6 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       else res.end();
     });
   };
-}
-
-function firstHeader(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 function isJson(contentType: string | undefined): boolean {

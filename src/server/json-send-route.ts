@@ -10,7 +10,7 @@ import type { ServiceContext } from "../service/context.js";
 import { sendLeadEvents } from "../service/send-lead-events.js";
 import { CONNECT_STATUS, REST_STATUS, toAppError } from "../rpc/errors.js";
 import { sendResultToJson } from "../rpc/mapping.js";
-import { bodyTooLarge, decodeUtf8Body, MAX_BODY_BYTES, parseJsonText, readBody, type NodeRequest } from "./body.js";
+import { bodyTooLarge, decodeUtf8Body, firstHeader, MAX_BODY_BYTES, parseJsonText, readBody, type NodeRequest } from "./body.js";
 import { organizationIdOf, sendInputFromEnvelope, sendInputFromJson } from "./send-body.js";
 import { openLazySendBody } from "./send-json-stream.js";
 import { isDatabaseUnavailable } from "../db/errors.js";
@@ -24,13 +24,13 @@ export async function handleJsonSend(svc: ServiceContext, req: NodeRequest, res:
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw bodyTooLarge(MAX_BODY_BYTES);
     // A signed request is authenticated by its body; otherwise the bearer key is checked
     // before the body is read.
-    const signature = header(req, SIGNATURE_HEADER);
-    const bearer = signature === undefined ? await authenticateBearer(svc, header(req, "authorization")) : undefined;
+    const signature = firstHeader(req, SIGNATURE_HEADER);
+    const bearer = signature === undefined ? await authenticateBearer(svc, firstHeader(req, "authorization")) : undefined;
     const body = await readBody(req);
     const text = decodeUtf8Body(body);
     const validateOnlyParam = query.get("validateOnly") === "true";
     const callerFor = async (json: unknown) =>
-      bearer ?? (await authenticateSignature(svc, { signature: signature!, timestamp: header(req, TIMESTAMP_HEADER), payload: body, organizationId: organizationIdOf(json) }));
+      bearer ?? (await authenticateSignature(svc, { signature: signature!, timestamp: firstHeader(req, TIMESTAMP_HEADER), payload: body, organizationId: organizationIdOf(json) }));
     const sendWhole = async () => {
       const json = parseJsonText(text);
       return sendLeadEvents(svc, await callerFor(json), sendInputFromJson(json, validateOnlyParam));
@@ -58,11 +58,6 @@ export async function handleJsonSend(svc: ServiceContext, req: NodeRequest, res:
     const app = toAppError(err, svc.log);
     writeError(req, res, envelope, app);
   }
-}
-
-function header(req: NodeRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 export function writeJson(res: NodeResponse, status: number, body: string, extra: Record<string, string> = {}): void {

@@ -16,8 +16,7 @@ import { parseContentType as parseGrpcContentType, setTrailerStatus } from "@con
 import { parseContentType as parseGrpcWebContentType, trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import type { OutgoingHttpHeaders } from "node:http";
 import http2, { type Http2ServerRequest } from "node:http2";
-import { MAX_BODY_BYTES } from "./body.js";
-import type { NodeRequest } from "./body.js";
+import { firstHeader, MAX_BODY_BYTES, type NodeRequest } from "./body.js";
 import type { NodeResponse } from "./json-send-route.js";
 
 /**
@@ -25,16 +24,15 @@ import type { NodeResponse } from "./json-send-route.js";
  * with nothing written or read, when the content type is none connect-node serves.
  */
 export async function writeRpcRefusal(req: NodeRequest, res: NodeResponse, err: ConnectError, methodKind: DescMethod["methodKind"]): Promise<boolean> {
-  const contentType = first(req.headers["content-type"]) ?? null;
+  const contentType = firstHeader(req, "content-type") ?? null;
   // What connect-node itself refuses from the headers (a content type of the other kind of
   // method, bidi over HTTP/1.1) it refuses without reading the body: its answer is the right one.
   const unary = methodKind === "unary";
-  const connectKind = parseConnectContentType(contentType);
-  if (connectKind && connectKind.stream === unary) return false;
+  const connect = parseConnectContentType(contentType);
+  if (connect && connect.stream === unary) return false;
   if (methodKind === "bidi_streaming" && req.httpVersionMajor === 1) return false;
   let answer: { status: number; headers: OutgoingHttpHeaders; body?: Uint8Array; trailers?: OutgoingHttpHeaders };
   const grpcWeb = parseGrpcWebContentType(contentType);
-  const connect = connectKind;
   if (grpcWeb) {
     if (grpcWeb.text) return false; // connect-node does not speak grpc-web-text: let it refuse
     answer = { status: 200, headers: { "content-type": contentType! }, body: encodeEnvelope(trailerFlag, trailerSerialize(setTrailerStatus(new Headers(), err))) };
@@ -93,8 +91,4 @@ function closeStreamAfter(req: NodeRequest, res: NodeResponse): void {
   const close = () => (req as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_NO_ERROR);
   if (res.writableFinished) close();
   else res.once("finish", close);
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
