@@ -51,7 +51,7 @@ export const SigningKey = defineEntity({
 });
 
 // Rows are written and read with set-based SQL (see lead-event-store.ts); the entity declares
-// the table, its key and its indexes so that MikroORM owns the schema.
+// the table and its key so that MikroORM owns the schema.
 export const LeadEvent = defineEntity({
   name: "LeadEvent",
   tableName: "lead_event",
@@ -68,12 +68,11 @@ export const LeadEvent = defineEntity({
     metadata: p.json().columnType("json").nullable(),
     receivedAt: p.datetime(6).defaultRaw("now()"),
   },
-  indexes: [
-    // "Newest first" queries of one type, and of all types as a merge of the per-type ranges.
-    // Deliberately no (organization, occurred_at) index: it cost every batch about a quarter of
-    // its insert time, for a query the merge serves.
-    { name: "lead_event_org_type_time_idx", properties: ["organizationId", "eventType", "occurredAt"] },
-  ],
+  // No secondary index. Each one costs every write an index entry per row: the (organization,
+  // type, occurred_at) index that served newest-first pages without a phone was ~0.5x of a COPY
+  // of the same rows at 1-2M stored rows (measured, test/bench/RESULTS.md). Those pages now read
+  // the organization's primary-key range instead (see eventPageQuery); the send-time filter,
+  // pages of one phone and re-send probes use the primary key as before.
 });
 
 export const Tombstone = defineEntity({

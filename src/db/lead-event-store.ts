@@ -66,9 +66,9 @@ export interface PhonesWithEventQuery {
  * Why a row comparison and an ORDER BY on the whole key rather than phone_e164 = a.phone AND
  * event_type = $3 AND occurred_at <= $4 ORDER BY occurred_at DESC: with those equalities, a
  * planner without statistics (a table freshly loaded, before autovacuum analyzed it) prices
- * lead_event_org_type_time_idx or lead_event_org_time_idx the same as the primary key and may walk
- * one of them, filtering on phone: a pass over the organization's rows per phone (seen: 40 s
- * instead of 50 ms for 20,000 phones). Only the primary key yields rows in this ORDER BY, so its
+ * a secondary (organization, type, time) index (lead_event had one until 2026-12-04) the same as
+ * the primary key and may walk it, filtering on phone: a pass over the organization's rows per
+ * phone (seen: 40 s instead of 50 ms for 20,000 phones). Only the primary key yields rows in this ORDER BY, so its
  * backward scan is the one cheap plan, with or without statistics. The price: the btree compares
  * a row value at about twice the CPU of plain equalities (measured ~8 instead of ~4 µs a phone on
  * 1.3 million rows, both three buffer hits a phone); a wrong plan costs a pass over the
@@ -218,27 +218,21 @@ export function eventPageQuery(q: EventQuery): { text: string; values: unknown[]
   const columns = (r: string) => `${r}phone_e164, ${r}event_type, ${MICROS(`${r}occurred_at`)} as occurred_us, ${r}metadata::text as metadata, ${MICROS(`${r}received_at`)} as received_us`;
   const order = (r: string) => `order by ${r}occurred_at desc, ${r}phone_e164 desc, ${r}event_type desc`;
   const text =
-    q.phoneE164 === undefined && q.eventType === undefined
-      ? // Across types there is no (organization, occurred_at) index (see entities.ts): walk the
-        // organization's types through lead_event_org_type_time_idx (one descent per type, the
-        // recursive CTE), take each type's newest `limit` rows from the same index, keep the
-        // newest `limit` of those. A page costs (types x limit) index entries at most.
-        `with recursive types(event_type) as (
-           (select event_type from lead_event where organization_id = $1 order by event_type limit 1)
-           union all
-           select (select e.event_type from lead_event e where e.organization_id = $1 and e.event_type > t.event_type order by e.event_type limit 1)
-             from types t
-            where t.event_type is not null)
-         select ${columns("p.")}
-           from types t
-          cross join lateral (select phone_e164, event_type, occurred_at, metadata, received_at
-                                from lead_event
-                               where ${where.join(" and ")} and event_type = t.event_type
-                               order by occurred_at desc, phone_e164 desc
-                               limit ${limit}) p
-          where t.event_type is not null
-          ${order("p.")}
-          limit ${limit}`
+    q.phoneE164 === undefined
+      ? // lead_event has one index, its primary key (organization, phone, type, time): ingest pays
+        // for no other (see entities.ts). Without a phone, a page is the top `limit` of the
+        // organization's key range: found on the key columns alone (an index-only pass, no row
+        // is read for the sort), then only those rows are fetched. Its cost grows with the
+        // organization's rows, never with other organizations'.
+        `select ${columns("e.")}
+           from (select phone_e164, event_type, occurred_at
+                   from lead_event
+                  where ${where.join(" and ")}
+                  ${order("")}
+                  limit ${limit}) k
+           join lead_event e
+             on e.organization_id = $1 and e.phone_e164 = k.phone_e164 and e.event_type = k.event_type and e.occurred_at = k.occurred_at
+          ${order("e.")}`
       : `select ${columns("")}
            from lead_event
           where ${where.join(" and ")}

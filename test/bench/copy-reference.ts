@@ -18,8 +18,8 @@ export const REFERENCE_LABELS: Record<ReferenceName, string> = {
   "copy-json": "The same COPY with metadata json (lead_event's column type) instead of jsonb",
   staging: "COPY into a temp staging table + INSERT…SELECT…ON CONFLICT DO NOTHING",
   unnest: "INSERT…SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING",
-  "copy-lead-event-indexes": "COPY into a copy of lead_event (its primary key and secondary index)",
-  "copy-into-lead-event": "COPY into lead_event itself (populated; its primary key and secondary index): the floor of the service's write",
+  "copy-lead-event-indexes": "COPY into an empty copy of lead_event (its column types and indexes)",
+  "copy-into-lead-event": "COPY into lead_event itself (populated, its indexes): the floor of the service's write",
 };
 
 const COLUMNS = "organization_id, phone_e164, event_type, occurred_at, metadata";

@@ -22,6 +22,25 @@ describe("schema", () => {
     expect(rows[0].def).toBe("PRIMARY KEY (organization_id, phone_e164, event_type, occurred_at)");
   });
 
+  // Every index on lead_event costs each ingested row an entry (test/bench/RESULTS.md): the
+  // primary key is the only one, and the migration that dropped the last secondary index
+  // recreates it on the way down.
+  it("gives lead_event no index but its primary key", async () => {
+    const indexes = async (s: TestServer) =>
+      (await s.app.db.withClient((c) => c.query(`select indexname from pg_indexes where tablename = 'lead_event' order by 1`))).rows.map((r) => r.indexname);
+    expect(await indexes(server)).toEqual(["lead_event_pkey"]);
+    const own = await startTestServer();
+    try {
+      const migrator = own.app.db.orm.getMigrator();
+      await migrator.down({ to: "Migration20261204110000_lead_event_metadata_json" });
+      expect(await indexes(own)).toEqual(["lead_event_org_type_time_idx", "lead_event_pkey"]);
+      await migrator.up();
+      expect(await indexes(own)).toEqual(["lead_event_pkey"]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("keeps stored metadata when lead_event.metadata goes from jsonb to json", async () => {
     const own = await startTestServer();
     try {
