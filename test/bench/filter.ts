@@ -328,4 +328,39 @@ export async function measureFilter(report: Report, cfg: BenchConfig, t: Transpo
   } catch (err) {
     report.error("ListEventTypes", err);
   }
+
+  // QueryLeadEvents pages of the benchmark organization (the largest). lead_event has no index
+  // but its primary key (organization, phone, type, time): a page of one phone reads that phone's
+  // range; a page without a phone reads the organization's whole key range (the price of an
+  // ingest without a secondary index, README "Storage").
+  const big = pop.orgs.find((o) => o.id === pop.benchOrgId)!;
+  const pages: { label: string; q: { phoneE164?: string; eventType?: string }; second?: boolean }[] = [
+    { label: "one phone", q: { phoneE164: phoneForIndex(0) } },
+    { label: "one type (mastery_purchase, ~5% of the rows)", q: { eventType: "mastery_purchase" } },
+    { label: "one type, second page", q: { eventType: "mastery_purchase" }, second: true },
+    { label: "all types", q: {} },
+  ];
+  for (const page of pages) {
+    try {
+      const ms: number[] = [];
+      let events = 0;
+      for (let i = 0; i < 3; i++) {
+        let pageToken: string | undefined;
+        if (page.second) pageToken = (await t.queryEventsGrpc({ organizationId: pop.benchOrgId, ...page.q })).value.nextPageToken;
+        const r = await t.queryEventsGrpc({ organizationId: pop.benchOrgId, ...page.q, pageToken });
+        ms.push(r.ms);
+        events = r.value.events;
+      }
+      report.add({
+        figure: `QueryLeadEvents page of 100, ${page.label}, p50`,
+        value: spread(ms),
+        reference: `${events} events; organization of ${big.rows.toLocaleString("en-US")}+ rows, primary key only`,
+        ratio: "",
+        target: "",
+        verdict: "info",
+      });
+    } catch (err) {
+      report.error(`QueryLeadEvents ${page.label}`, err);
+    }
+  }
 }

@@ -55,6 +55,8 @@ export interface Transports {
   filterGrpc(msg: FilterAudienceRequest): Promise<Timed<{ audienceCount: number; keptCount: number }>>;
   filterStream(messages: FilterAudienceStreamRequest[]): Promise<Timed<FilterAudienceStreamResponse>>;
   listEventTypesGrpc(organizationId: number): Promise<Timed<number>>;
+  /** One QueryLeadEvents page over gRPC: its event count and next page token. */
+  queryEventsGrpc(q: { organizationId: number; phoneE164?: string; eventType?: string; pageToken?: string }): Promise<Timed<{ events: number; nextPageToken: string }>>;
   close(): void;
 }
 
@@ -172,6 +174,11 @@ export function createTransports(baseUrl: string, apiKey: string): Transports {
       const t0 = performance.now();
       const res = await grpc.listEventTypes({ organizationId: BigInt(organizationId) }, { headers: auth });
       return { ms: performance.now() - t0, value: res.eventTypes.length };
+    },
+    queryEventsGrpc: async (q) => {
+      const t0 = performance.now();
+      const res = await grpc.queryLeadEvents({ ...q, organizationId: BigInt(q.organizationId) }, { headers: auth });
+      return { ms: performance.now() - t0, value: { events: res.events.length, nextPageToken: res.nextPageToken } };
     },
     filterStream: async (messages) => {
       async function* gen() {
