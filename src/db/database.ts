@@ -29,6 +29,13 @@ export interface Database {
   withClient<T>(fn: (client: SqlClient) => Promise<T>): Promise<T>;
   /** Runs fn in a transaction on one pooled connection; rolls back if fn throws. */
   transaction<T>(fn: (client: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs fn with a second connection, in a transaction of its own, when the pool can spare one
+   * at once: nobody waiting, and another connection still left for the next caller. Otherwise fn
+   * gets undefined. It never waits for a connection, so a caller that already holds one (a send's
+   * transaction) cannot deadlock the pool; whatever fn does must also work without it.
+   */
+  withSpareTransaction<T>(fn: (client: SqlClient | undefined) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -95,28 +102,41 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
       await knex.client.releaseConnection(client);
     }
   };
+  const transaction = <T>(fn: (client: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> =>
+    withClient(async (client) => {
+      await client.query(beginStatement(options));
+      try {
+        const result = await fn(client);
+        await client.query("commit");
+        return result;
+      } catch (err) {
+        await client.query("rollback").catch(() => undefined);
+        throw err;
+      }
+    });
+  const pool = (knex.client as { pool?: PoolCounts }).pool;
+  // Idle connections plus those the pool may still open: at least two, so that taking one as a
+  // spare leaves one for the next caller.
+  const canSpare = () => pool !== undefined && pool.numPendingAcquires() === 0 && poolSize - pool.numUsed() - pool.numPendingCreates() >= 2;
   return {
     orm,
     description: embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}` : redactUrl(url),
     withClient,
-    transaction: (fn, options = {}) =>
-      withClient(async (client) => {
-        await client.query(beginStatement(options));
-        try {
-          const result = await fn(client);
-          await client.query("commit");
-          return result;
-        } catch (err) {
-          await client.query("rollback").catch(() => undefined);
-          throw err;
-        }
-      }),
+    transaction,
+    withSpareTransaction: (fn, options) => (canSpare() ? transaction(fn, options) : fn(undefined)),
     ping: () => withClient(async (c) => void (await c.query("select 1"))),
     close: async () => {
       await orm.close(true);
       await embedded?.stop();
     },
   };
+}
+
+/** What withSpareTransaction reads of knex's pool (tarn). */
+interface PoolCounts {
+  numUsed(): number;
+  numPendingAcquires(): number;
+  numPendingCreates(): number;
 }
 
 function beginStatement(options: TransactionOptions): string {

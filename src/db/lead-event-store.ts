@@ -152,24 +152,25 @@ const KEY_SEPARATOR = "\u001f";
 const KEY_SEPARATOR_SQL = "E'\\x1f'";
 
 /**
- * Which of these keys are stored: the 1-based ordinals of the stored ones, comma-separated in one
- * text value (null when none), see LeadEventStore.storedIndexes. The keys travel as three texts
- * split by string_to_array on U+001F, which none of them can hold (phones are "+digits", times
- * digits, event types have no control characters): one native split instead of escaping and
- * parsing array literals element by element, and one row back instead of one per stored key.
+ * Which of these keys are stored: how many, and the 1-based ordinals of those that are not,
+ * comma-separated in one text value (null when all are), see LeadEventStore.unstoredRows. A
+ * re-sent chunk, the case that must be cheap, answers (n, null): nothing to parse. The keys travel
+ * as three texts split by string_to_array on U+001F, which none of them can hold (phones are
+ * "+digits", times digits, event types have no control characters): one native split instead of
+ * escaping and parsing array literals element by element, and one row back.
  */
 export function storedKeysQuery(organizationId: number, phones: string[], types: string[], micros: string[]): { text: string; values: unknown[] } {
   const at = "(timestamptz 'epoch' + u.us * interval '1 microsecond')";
   return {
-    text: `select string_agg(u.i::text, ',') as found
+    text: `select count(x.stored)::int4 as stored, string_agg(u.i::text, ',') filter (where x.stored is null) as unstored
              from unnest(string_to_array($2, ${KEY_SEPARATOR_SQL}), string_to_array($3, ${KEY_SEPARATOR_SQL}), string_to_array($4, ${KEY_SEPARATOR_SQL})::int8[]) with ordinality as u(p, t, us, i)
-            cross join lateral (select true
+             left join lateral (select true as stored
                                   from lead_event e
                                  where e.organization_id = $1
                                    and (e.phone_e164, e.event_type, e.occurred_at) >= (u.p, u.t, ${at})
                                    and (e.phone_e164, e.event_type, e.occurred_at) <= (u.p, u.t, ${at})
                                  order by e.phone_e164, e.event_type, e.occurred_at
-                                 limit 1) x`,
+                                 limit 1) x on true`,
     values: [organizationId, phones.join(KEY_SEPARATOR), types.join(KEY_SEPARATOR), micros.join(KEY_SEPARATOR)],
   };
 }
@@ -333,19 +334,18 @@ export class LeadEventStore {
 
   /** How many of these rows are already stored (validate_only's duplicates against the database). */
   async countExisting(client: SqlClient, organizationId: number, rows: readonly ValidRow[]): Promise<number> {
-    return (await this.storedIndexes(client, organizationId, rows)).size;
+    return rows.length - (await this.unstoredRows(client, organizationId, rows)).length;
   }
 
   /**
-   * The `index` of each of these rows whose key is stored already: one probe of the primary key
-   * per row, written like the staged insert's (only the primary key can serve it), over
-   * unnest()ed arrays: one round trip, three bind parameters. The transaction should have
-   * STAGED_INSERT_SETTINGS, so that stale statistics cannot make a scan per row look cheap.
+   * The rows whose key is not stored yet, in their order: one probe of the primary key per row,
+   * written like the staged insert's (only the primary key can serve it), over unnest()ed arrays:
+   * one round trip, three bind parameters. The transaction should have STAGED_INSERT_SETTINGS, so
+   * that stale statistics cannot make a scan per row look cheap.
    */
-  async storedIndexes(client: SqlClient, organizationId: number, rows: readonly ValidRow[]): Promise<Set<number>> {
-    const stored = new Set<number>();
-    if (rows.length === 0) return stored;
+  async unstoredRows(client: SqlClient, organizationId: number, rows: readonly ValidRow[]): Promise<readonly ValidRow[]> {
     const n = rows.length;
+    if (n === 0) return rows;
     const phones = new Array<string>(n);
     const types = new Array<string>(n);
     const times = new Array<string>(n);
@@ -356,10 +356,11 @@ export class LeadEventStore {
       times[i] = String(r.occurredAt);
     }
     const { text, values } = storedKeysQuery(organizationId, phones, types, times);
-    const { rows: result } = await client.query<{ found: string | null }>(text, values);
-    const found = result[0]?.found;
-    if (found) for (const i of found.split(",")) stored.add(rows[Number(i) - 1]!.index);
-    return stored;
+    const { rows: result } = await client.query<{ stored: number; unstored: string | null }>(text, values);
+    const { stored, unstored } = result[0]!;
+    if (stored === n || unstored === null) return [];
+    if (stored === 0) return rows;
+    return unstored.split(",").map((i) => rows[Number(i) - 1]!);
   }
 
   /**
@@ -367,24 +368,34 @@ export class LeadEventStore {
    * keys are probed while the next chunk is validated, only the rows not stored are kept (the
    * first of in-call repeats), and those are inserted with insertBatch's ON CONFLICT paths. A
    * re-sent batch costs its validation and one probe a row; nothing is copied or sorted.
+   *
+   * With a `spare` connection (a read-only transaction beside this one, begun with
+   * STAGED_INSERT_SETTINGS), chunks are probed on the
+   * two connections in turn: the probes are most of a re-send's time, and PostgreSQL then runs
+   * two at once. A probe there sees what is committed, which is all this transaction would see
+   * too: nothing is written here before the probes end, and an erasure cannot commit meanwhile
+   * (the send holds the organization's erasure lock). A key stored by someone else after its
+   * probe is still caught by ON CONFLICT DO NOTHING.
    */
-  async insertUnstored(client: SqlClient, organizationId: number, chunks: Iterable<readonly ValidRow[]>): Promise<number> {
+  async insertUnstored(client: SqlClient, organizationId: number, chunks: Iterable<readonly ValidRow[]>, spare?: SqlClient): Promise<number> {
+    const lanes = spare ? [client, spare] : [client];
     await client.query(STAGED_INSERT_SETTINGS);
     const fresh: ValidRow[] = [];
-    const keep = async (probe: { rows: readonly ValidRow[]; stored: Promise<Set<number>> }) => {
-      const stored = await probe.stored;
-      for (const r of probe.rows) if (!stored.has(r.index)) fresh.push(r);
+    const inflight: Promise<readonly ValidRow[]>[] = [];
+    const keep = async (probe: Promise<readonly ValidRow[]>) => {
+      for (const r of await probe) fresh.push(r);
     };
-    let inflight: { rows: readonly ValidRow[]; stored: Promise<Set<number>> } | undefined;
-    // Taking the next chunk validates it, while the previous chunk's probe is in the database.
+    let next = 0;
+    // Taking the next chunk validates it, while earlier chunks' probes are in the database (one
+    // per connection); results are kept in chunk order, so the first of in-call repeats wins.
     for (const rows of chunks) {
-      const probe = { rows, stored: this.storedIndexes(client, organizationId, rows) };
+      const probe = this.unstoredRows(lanes[next++ % lanes.length]!, organizationId, rows);
       // A probe that fails must not be left unobserved while the next chunk is validated.
-      probe.stored.catch(() => undefined);
-      if (inflight) await keep(inflight);
-      inflight = probe;
+      probe.catch(() => undefined);
+      inflight.push(probe);
+      if (inflight.length > lanes.length) await keep(inflight.shift()!);
     }
-    if (inflight) await keep(inflight);
+    for (const probe of inflight) await keep(probe);
     return this.insertBatch(client, organizationId, [...firstOfEachKey([fresh])].flat());
   }
 

@@ -3,7 +3,7 @@ import { AppError, invalidArgument, unauthenticated } from "../domain/errors.js"
 import { BatchValidation, checkBatchEventType, chunksOf, firstOfEachKey, MAX_EVENTS_PER_CALL, planBatch, type BatchPlan, type EventStream } from "../domain/batch.js";
 import { createPhoneNormalizer } from "../domain/phone.js";
 import { applyTombstones, distinctPhones } from "../domain/erasure.js";
-import type { RawEvent, RowReject } from "../domain/types.js";
+import type { RawEvent, RowReject, ValidRow } from "../domain/types.js";
 import { authorize, callerOrganization, type Caller } from "./auth.js";
 import type { ServiceContext } from "./context.js";
 import type { SqlClient } from "../db/database.js";
@@ -96,7 +96,10 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
         const streamed = new BatchValidation(events ? chunksOf(events, COPY_CHUNK_ROWS, FIRST_CHUNK_ROWS) : stream!.chunks(COPY_CHUNK_ROWS, FIRST_CHUNK_ROWS), batchType.value, validation);
         const chunks = streamed.validChunks();
         const counted = (inserted: number): Counts => ({ received: streamed.received, rejected: streamed.rejected, rejects: streamed.rejects, inserted });
-        if (path === "probed") return counted(await ctx.events.insertUnstored(c, organizationId, chunks));
+        // The probing path may borrow a second connection for its read-only probes (see insertUnstored).
+        const insertUnstored = (rows: Iterable<ValidRow[]>) =>
+          ctx.db.withSpareTransaction((spare) => ctx.events.insertUnstored(c, organizationId, rows, spare), { readOnly: true, prelude: STAGED_INSERT_SETTINGS });
+        if (path === "probed") return counted(await insertUnstored(chunks));
         // New events are the usual case, and COPY straight into lead_event is the fastest write
         // (no staging table, no second pass). The first chunk tells which case this is: if any of
         // its keys is stored already (a re-send, an overlapping export), the probing path, which
@@ -104,8 +107,8 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
         const first = chunks.next();
         const head = first.done ? [] : first.value;
         const all = prepend(head, chunks);
-        if (head.length > 0 && (await ctx.events.storedIndexes(c, organizationId, head)).size > 0) {
-          return counted(await ctx.events.insertUnstored(c, organizationId, all));
+        if (head.length > 0 && (await ctx.events.unstoredRows(c, organizationId, head)).length < head.length) {
+          return counted(await insertUnstored(all));
         }
         return counted(await ctx.events.copyNewRows(c, organizationId, firstOfEachKey(all)));
       },
