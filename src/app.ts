@@ -22,6 +22,8 @@ export interface App {
   listen(): Promise<number>;
   /** Graceful stop: stop accepting, finish in-flight calls, close the pool and database. */
   close(): Promise<void>;
+  /** Requests being handled now (headers read, answer not finished). */
+  inFlight(): number;
 }
 
 export interface AppOverrides {
@@ -93,5 +95,6 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         await db.close();
         log.info("stopped");
       })()),
+    inFlight: () => inFlight,
   };
 }

@@ -13,7 +13,11 @@ type Handler = (req: never, res: never) => void;
 
 export interface Listener {
   listen(port: number, host: string): Promise<number>;
-  /** Stops accepting, lets in-flight requests finish, then closes what is left. */
+  /**
+   * Stops accepting, lets in-flight requests finish, then closes what is left. A connection
+   * accepted before the stop whose first bytes have not arrived yet counts as in flight too: its
+   * client is about to send a request (a large body is still being serialized, say).
+   */
   close(graceMs: number, inFlight: () => number): Promise<void>;
 }
 
@@ -32,12 +36,19 @@ export function createListener(handler: Handler): Listener {
     s.once("close", () => sessions.delete(s));
   });
   const sockets = new Set<net.Socket>();
+  /** Accepted, protocol not known yet. */
+  const unrouted = new Set<net.Socket>();
 
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    unrouted.add(socket);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      unrouted.delete(socket);
+    });
     socket.on("error", () => socket.destroy());
     sniff(socket, (isH2) => {
+      unrouted.delete(socket);
       if (isH2) h2.emit("connection", socket);
       else {
         h1.emit("connection", socket);
@@ -58,7 +69,7 @@ export function createListener(handler: Handler): Listener {
       h1.closeIdleConnections();
       for (const s of sessions) s.close();
       const deadline = Date.now() + graceMs;
-      while (inFlight() > 0 && Date.now() < deadline) {
+      while ((inFlight() > 0 || unrouted.size > 0) && Date.now() < deadline) {
         h1.closeIdleConnections();
         await new Promise((r) => setTimeout(r, 25));
       }

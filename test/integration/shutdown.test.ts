@@ -1,5 +1,6 @@
 // Graceful shutdown and database outages: in-flight calls finish, new ones are refused, and
 // an unreachable database gives UNAVAILABLE / 503 until it is back, without a restart.
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startTestServer, withAdminClient, type TestServer } from "../support/test-server.js";
 
@@ -15,13 +16,41 @@ describe("graceful shutdown", () => {
     const server = await startTestServer();
     const org = await server.createOrg();
     const inFlight = postJson(server.baseUrl + REST, batch(org.id, 40_000, "shutdown"), { authorization: `Bearer ${org.apiKey}` });
-    await new Promise((r) => setTimeout(r, 150)); // the request is being processed
+    // Close once the server is handling the request (a fixed delay lost the race on a loaded machine).
+    while (server.app.inFlight() === 0) await new Promise((r) => setTimeout(r, 5));
     const closing = server.app.close();
     const res = await inFlight;
     expect(res.status).toBe(200);
     expect(res.body.inserted).toBe(40_000);
     await closing;
     await expect(fetch(server.baseUrl + "/healthz")).rejects.toThrow();
+    await server.close();
+  });
+});
+
+describe("graceful shutdown of a connection still silent", () => {
+  it("serves a request whose connection was accepted before the stop but spoke only after it", async () => {
+    const server = await startTestServer();
+    const org = await server.createOrg();
+    const socket = net.connect(server.port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const answer = new Promise<string>((resolve) => {
+      let text = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (d: string) => (text += d));
+      socket.on("error", () => undefined);
+      socket.on("close", () => resolve(text));
+    });
+    // Accepted by the server (the listener sees it) before close() starts.
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = server.app.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const body = JSON.stringify(batch(org.id, 3, "late"));
+    socket.write(`POST ${REST} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${org.apiKey}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const text = await answer;
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text).toContain('"inserted":3');
+    await closing;
     await server.close();
   });
 });
