@@ -32,8 +32,9 @@ export interface Database {
   /**
    * Runs fn with a second connection, in a transaction of its own, when the pool can spare one
    * at once: nobody waiting, and another connection still left for the next caller. Otherwise fn
-   * gets undefined. It never waits for a connection, so a caller that already holds one (a send's
-   * transaction) cannot deadlock the pool; whatever fn does must also work without it.
+   * gets undefined, and so it does when that connection cannot be opened or the pool is closing.
+   * It never waits for a busy pool, so a caller that already holds a connection (a send's
+   * transaction) cannot deadlock it; whatever fn does must also work without the spare.
    */
   withSpareTransaction<T>(fn: (client: SqlClient | undefined) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Resolves when the database answers. */
@@ -115,17 +116,44 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
       }
     });
   const pool = (knex.client as { pool?: PoolCounts }).pool;
+  let closing = false;
   // Idle connections plus those the pool may still open: at least two, so that taking one as a
-  // spare leaves one for the next caller.
-  const canSpare = () => pool !== undefined && pool.numPendingAcquires() === 0 && poolSize - pool.numUsed() - pool.numPendingCreates() >= 2;
+  // spare leaves one for the next caller. None once close() has begun: the pool serves nobody
+  // new then, and an acquire would wait out its timeout.
+  const canSpare = () => !closing && pool !== undefined && pool.numPendingAcquires() === 0 && poolSize - pool.numUsed() - pool.numPendingCreates() >= 2;
+  const withSpareTransaction = async <T>(fn: (client: SqlClient | undefined) => Promise<T>, options: TransactionOptions = {}): Promise<T> => {
+    if (!canSpare()) return fn(undefined);
+    // A spare that cannot be had (PostgreSQL refuses a new connection: max_connections, a
+    // database closed to connections) is no reason to fail a call that has its own connection.
+    let spare: pg.PoolClient | undefined;
+    try {
+      spare = (await knex.client.acquireConnection()) as pg.PoolClient;
+      await spare.query(beginStatement(options));
+    } catch (err) {
+      if (spare) await knex.client.releaseConnection(spare);
+      log.debug("no spare connection", { error: (err as Error).message });
+      return fn(undefined);
+    }
+    try {
+      const result = await fn(spare);
+      await spare.query("commit");
+      return result;
+    } catch (err) {
+      await spare.query("rollback").catch(() => undefined);
+      throw err;
+    } finally {
+      await knex.client.releaseConnection(spare);
+    }
+  };
   return {
     orm,
     description: embedded ? `embedded PostgreSQL on 127.0.0.1:${embedded.port}` : redactUrl(url),
     withClient,
     transaction,
-    withSpareTransaction: (fn, options) => (canSpare() ? transaction(fn, options) : fn(undefined)),
+    withSpareTransaction,
     ping: () => withClient(async (c) => void (await c.query("select 1"))),
     close: async () => {
+      closing = true;
       await orm.close(true);
       await embedded?.stop();
     },

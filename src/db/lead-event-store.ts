@@ -162,7 +162,7 @@ const KEY_SEPARATOR_SQL = "E'\\x1f'";
 export function storedKeysQuery(organizationId: number, phones: string[], types: string[], micros: string[]): { text: string; values: unknown[] } {
   const at = "(timestamptz 'epoch' + u.us * interval '1 microsecond')";
   return {
-    text: `select count(x.stored)::int4 as stored, string_agg(u.i::text, ',') filter (where x.stored is null) as unstored
+    text: `select count(x.stored)::int4 as stored, string_agg(u.i::text, ',' order by u.i) filter (where x.stored is null) as unstored
              from unnest(string_to_array($2, ${KEY_SEPARATOR_SQL}), string_to_array($3, ${KEY_SEPARATOR_SQL}), string_to_array($4, ${KEY_SEPARATOR_SQL})::int8[]) with ordinality as u(p, t, us, i)
              left join lateral (select true as stored
                                   from lead_event e
@@ -243,10 +243,14 @@ export function eventPageQuery(q: EventQuery): { text: string; values: unknown[]
 }
 
 /**
- * A key of the batch was stored by someone else meanwhile (unique violation), or two writers
- * waited on each other (deadlock): the direct COPY cannot go on; the call must be redone on the
+ * A key of the batch was stored by someone else meanwhile (unique violation), or another writer
+ * holds a row lock of the same key (lock timeout; a deadlock where PostgreSQL's check came
+ * first): the direct COPY cannot go on; the call must be redone on the
  * staging path, in a new transaction.
  */
+/** See copyNewRows: how long the direct COPY waits for another writer's row lock (SQLSTATE 55P03 after). */
+export const DIRECT_COPY_LOCK_TIMEOUT = "set local lock_timeout = '200ms'";
+
 export class DirectCopyConflict extends Error {
   constructor(readonly sqlState: string) {
     super(`direct COPY into lead_event hit a conflict (SQLSTATE ${sqlState})`);
@@ -304,12 +308,16 @@ export class LeadEventStore {
    * the same keys (rows go in arrival order here, not key order). Returns the rows written.
    */
   async copyNewRows(client: SqlClient, organizationId: number, chunks: Iterable<readonly ValidRow[]>): Promise<number> {
+    // A row lock held by another writer of the same keys makes this COPY give way after 200 ms,
+    // before PostgreSQL's deadlock check (1 s by default) could pick the other writer, which
+    // takes its locks in key order, as the victim. Nothing else runs after it in the transaction.
+    await client.query(DIRECT_COPY_LOCK_TIMEOUT);
     const copy = client.query(copyFrom(LEAD_EVENT_COPY_BINARY));
     try {
       await pipeline(Readable.from(leadEventCopyBinary(organizationId, chunks), { highWaterMark: 1 }), copy);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      if (code === "23505" || code === "40P01") throw new DirectCopyConflict(code);
+      if (code === "23505" || code === "40P01" || code === "55P03") throw new DirectCopyConflict(code);
       throw err;
     }
     return copy.rowCount;
@@ -364,20 +372,19 @@ export class LeadEventStore {
   }
 
   /**
-   * The write of a batch that holds stored keys (a re-send, an overlapping export): each chunk's
-   * keys are probed while the next chunk is validated, only the rows not stored are kept (the
-   * first of in-call repeats), and those are inserted with insertBatch's ON CONFLICT paths. A
-   * re-sent batch costs its validation and one probe a row; nothing is copied or sorted.
+   * The rows of a batch that holds stored keys (a re-send, an overlapping export) whose keys are
+   * not stored, first of in-call repeats only: each chunk's keys are probed while the next chunk
+   * is validated. A re-sent batch costs its validation and one probe a row. The caller inserts
+   * what is left with insertBatch (ON CONFLICT DO NOTHING catches a key stored meanwhile).
    *
    * With a `spare` connection (a read-only transaction beside this one, begun with
-   * STAGED_INSERT_SETTINGS), chunks are probed on the
-   * two connections in turn: the probes are most of a re-send's time, and PostgreSQL then runs
-   * two at once. A probe there sees what is committed, which is all this transaction would see
-   * too: nothing is written here before the probes end, and an erasure cannot commit meanwhile
-   * (the send holds the organization's erasure lock). A key stored by someone else after its
-   * probe is still caught by ON CONFLICT DO NOTHING.
+   * STAGED_INSERT_SETTINGS), chunks are probed on the two connections in turn: the probes are
+   * most of a re-send's time, and PostgreSQL then runs two at once. A probe there sees what is
+   * committed, which is all this transaction would see too: nothing is written here before the
+   * probes end, and an erasure cannot commit meanwhile (the send holds the organization's
+   * erasure lock).
    */
-  async insertUnstored(client: SqlClient, organizationId: number, chunks: Iterable<readonly ValidRow[]>, spare?: SqlClient): Promise<number> {
+  async unstoredOfChunks(client: SqlClient, organizationId: number, chunks: Iterable<readonly ValidRow[]>, spare?: SqlClient): Promise<ValidRow[]> {
     const lanes = spare ? [client, spare] : [client];
     await client.query(STAGED_INSERT_SETTINGS);
     const fresh: ValidRow[] = [];
@@ -396,7 +403,7 @@ export class LeadEventStore {
       if (inflight.length > lanes.length) await keep(inflight.shift()!);
     }
     for (const probe of inflight) await keep(probe);
-    return this.insertBatch(client, organizationId, [...firstOfEachKey([fresh])].flat());
+    return [...firstOfEachKey([fresh])].flat();
   }
 
   /**

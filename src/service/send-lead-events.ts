@@ -96,9 +96,12 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
         const streamed = new BatchValidation(events ? chunksOf(events, COPY_CHUNK_ROWS, FIRST_CHUNK_ROWS) : stream!.chunks(COPY_CHUNK_ROWS, FIRST_CHUNK_ROWS), batchType.value, validation);
         const chunks = streamed.validChunks();
         const counted = (inserted: number): Counts => ({ received: streamed.received, rejected: streamed.rejected, rejects: streamed.rejects, inserted });
-        // The probing path may borrow a second connection for its read-only probes (see insertUnstored).
-        const insertUnstored = (rows: Iterable<ValidRow[]>) =>
-          ctx.db.withSpareTransaction((spare) => ctx.events.insertUnstored(c, organizationId, rows, spare), { readOnly: true, prelude: STAGED_INSERT_SETTINGS });
+        // The probing path: its read-only probes may borrow a second connection, given back before
+        // the insert (see unstoredOfChunks).
+        const insertUnstored = async (rows: Iterable<ValidRow[]>) => {
+          const fresh = await ctx.db.withSpareTransaction((spare) => ctx.events.unstoredOfChunks(c, organizationId, rows, spare), { readOnly: true, prelude: STAGED_INSERT_SETTINGS });
+          return ctx.events.insertBatch(c, organizationId, fresh);
+        };
         if (path === "probed") return counted(await insertUnstored(chunks));
         // New events are the usual case, and COPY straight into lead_event is the fastest write
         // (no staging table, no second pass). The first chunk tells which case this is: if any of
@@ -114,15 +117,16 @@ export async function sendLeadEvents(ctx: ServiceContext, caller: Caller, input:
       },
       { prelude: `${ctx.erasures.sendLockSql(organizationId)}; ${STAGED_INSERT_SETTINGS}${ctx.asyncCommit ? "; set local synchronous_commit = off" : ""}` },
     );
-  // Direct first; after a conflict, the probing path. A deadlock there (against a concurrent call
-  // still on its direct path, whose rows go in arrival order) is retried a few times: one of the
-  // two is chosen as the victim, and once every writer is on the probing path, all of them take
-  // their row locks in key order and none can deadlock.
+  // Direct first; after a conflict, the probing path. A writer on the direct path (rows in
+  // arrival order) gives way to one on the probing path (key order) after a short lock wait; a
+  // deadlock that PostgreSQL's own check caught first, on whichever path (a first attempt whose
+  // first chunk held a stored key probes too), is retried a few times. Once every writer of the
+  // same keys is on the probing path, all take their row locks in key order and none can deadlock.
   for (let attempt = 1, path: "direct" | "probed" = "direct"; ; attempt++, path = "probed") {
     try {
       return result(await send(path));
     } catch (err) {
-      const conflict = err instanceof DirectCopyConflict ? err.sqlState : path === "probed" && (err as { code?: unknown }).code === "40P01" ? "40P01" : undefined;
+      const conflict = err instanceof DirectCopyConflict ? err.sqlState : (err as { code?: unknown }).code === "40P01" ? "40P01" : undefined;
       if (conflict === undefined || attempt >= MAX_SEND_ATTEMPTS) throw err;
       ctx.log.info("send: direct copy conflict, retrying on the probing path", { sqlState: conflict, attempt });
     }

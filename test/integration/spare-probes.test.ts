@@ -2,7 +2,7 @@
 // the stored rows must be the same as with one connection, and a full pool must never wait.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { postJson, startTestServer, type TestOrg, type TestServer } from "../support/test-server.js";
+import { postJson, startTestServer, withAdminClient, type TestOrg, type TestServer } from "../support/test-server.js";
 import type { SqlClient } from "../../src/db/database.js";
 
 const REST = "/api/v1/webhooks/lead-events";
@@ -110,5 +110,67 @@ describe("withSpareTransaction", () => {
       expect(got).toBeUndefined();
       expect(mainPid).toBeGreaterThan(0);
     });
+  });
+});
+
+describe("a spare that cannot be had", () => {
+  const event = (i: number) => ({ phoneE164: `+1${4155550000 + (i % 5_000)}`, occurredAt: `2026-11-01T10:00:00.${String(i + 1).padStart(6, "0")}Z` });
+  const rows = Array.from({ length: 6_000 }, (_, i) => event(i));
+
+  it("re-sends on the one connection it has when PostgreSQL refuses a new one", async () => {
+    const server = await startTestServer({ config: { dbPoolSize: 10 } });
+    try {
+      const org = await server.createOrg();
+      const send = (events: unknown[]) => postJson(server.baseUrl + REST, { organizationId: org.id, eventType: "t", events }, { authorization: `Bearer ${org.apiKey}` });
+      expect((await send(rows.slice(0, 3_000))).body.inserted).toBe(3_000);
+      // The service keeps one live connection; no new one can be opened.
+      await withAdminClient(async (c) => {
+        await c.query(`alter database ${server.databaseName} allow_connections false`);
+        await c.query(
+          `select pg_terminate_backend(pid) from pg_stat_activity
+            where datname = $1 and application_name = 'leadevents'
+              and pid <> (select max(pid) from pg_stat_activity where datname = $1 and application_name = 'leadevents')`,
+          [server.databaseName],
+        );
+      });
+      // The pool drops the dead connections as it meets them.
+      for (let i = 0; i < 12; i++) await send([event(90_000 + i)]);
+      const res = await send(rows);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ received: 6_000, inserted: 3_000, duplicates: 3_000 });
+    } finally {
+      await withAdminClient((c) => c.query(`alter database ${server.databaseName} allow_connections true`));
+      await server.close();
+    }
+  });
+
+  it("does not wait for a spare while the server shuts down", async () => {
+    const server = await startTestServer({ config: { dbPoolSize: 10, shutdownGraceMs: 200 } });
+    const org = await server.createOrg();
+    const send = (events: unknown[]) => postJson(server.baseUrl + REST, { organizationId: org.id, eventType: "t", events }, { authorization: `Bearer ${org.apiKey}` });
+    expect((await send(rows.slice(0, 3_000))).body.inserted).toBe(3_000);
+    // An erasure of the organization in progress (its exclusive lock) holds the re-send at BEGIN
+    // until the grace period is over and the pool is closing.
+    const eraser = new pg.Client({ connectionString: server.databaseUrl });
+    await eraser.connect();
+    await eraser.query("begin");
+    await eraser.query("select pg_advisory_xact_lock(hashtextextended('leadevents.erasure', $1::int8))", [org.id]);
+    const inFlight = send(rows).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const closing = server.app.close();
+    await new Promise((r) => setTimeout(r, 400));
+    await eraser.query("rollback");
+    await eraser.end();
+    await closing;
+    // Before: the re-send waited out the pool's 10 s acquire timeout for a spare, then rolled back.
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await inFlight;
+    const check = new pg.Client({ connectionString: server.databaseUrl });
+    await check.connect();
+    const stored = Number((await check.query("select count(*) from lead_event where organization_id = $1", [org.id])).rows[0].count);
+    await check.end();
+    expect(stored).toBe(6_000);
+    await server.close();
   });
 });
