@@ -92,6 +92,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       (closing ??= (async () => {
         shutdown.abort();
         await listener.close(config.shutdownGraceMs, () => inFlight);
+        // Calls still running after the grace period (one waiting on a lock, say) are stopped in
+        // the database: they roll back, and the pool can close. Their callers were already cut off.
+        if (inFlight > 0) log.warn("shutdown: grace period over, cancelling calls still running", { calls: inFlight, connections: await db.cancelRunning() });
         await db.close();
         log.info("stopped");
       })()),

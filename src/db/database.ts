@@ -2,7 +2,7 @@
 // connections from MikroORM's own pool for the set-based paths.
 import { MikroORM } from "@mikro-orm/postgresql";
 import { Migrator } from "@mikro-orm/migrations";
-import type pg from "pg";
+import pg from "pg";
 import type { Logger } from "../logger.js";
 import { entities } from "./entities.js";
 import { migrationsList } from "./migrations/index.js";
@@ -39,6 +39,12 @@ export interface Database {
   withSpareTransaction<T>(fn: (client: SqlClient | undefined) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
+  /**
+   * Cancels the statements running on every connection lent out now (shutdown, once its grace
+   * period is over: their calls fail and roll back instead of holding close() open).
+   * Returns how many connections were lent out.
+   */
+  cancelRunning(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -90,6 +96,8 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
     logger: (msg) => log.debug("mikro-orm", { msg }),
   });
   const knex = orm.em.getConnection().getKnex();
+  /** Connections lent out now (see cancelRunning). */
+  const inUse = new Set<pg.PoolClient>();
   const withClient = async <T>(fn: (client: SqlClient) => Promise<T>): Promise<T> => {
     let client: pg.PoolClient;
     try {
@@ -97,9 +105,11 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
     } catch (err) {
       throw new DatabaseUnavailableError(err);
     }
+    inUse.add(client);
     try {
       return await fn(client);
     } finally {
+      inUse.delete(client);
       await knex.client.releaseConnection(client);
     }
   };
@@ -128,20 +138,29 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
     let spare: pg.PoolClient | undefined;
     try {
       spare = (await knex.client.acquireConnection()) as pg.PoolClient;
+      inUse.add(spare);
       await spare.query(beginStatement(options));
     } catch (err) {
-      if (spare) await knex.client.releaseConnection(spare);
+      if (spare) {
+        inUse.delete(spare);
+        await knex.client.releaseConnection(spare);
+      }
       log.debug("no spare connection", { error: (err as Error).message });
       return fn(undefined);
     }
     try {
       const result = await fn(spare);
-      await spare.query("commit");
+      // A read-only transaction has nothing to commit: a spare that broke meanwhile (fn may have
+      // gone on without it) must not fail the call.
+      await spare.query("commit").catch((err: unknown) => {
+        if (!options.readOnly) throw err;
+      });
       return result;
     } catch (err) {
       await spare.query("rollback").catch(() => undefined);
       throw err;
     } finally {
+      inUse.delete(spare);
       await knex.client.releaseConnection(spare);
     }
   };
@@ -152,6 +171,21 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
     transaction,
     withSpareTransaction,
     ping: () => withClient(async (c) => void (await c.query("select 1"))),
+    cancelRunning: async () => {
+      const pids = [...inUse].map((c) => (c as unknown as { processID?: number }).processID).filter((pid): pid is number => typeof pid === "number");
+      if (pids.length === 0) return 0;
+      // Its own connection: the pool may have none to lend, and is about to close.
+      const admin = new pg.Client({ connectionString: url, application_name: "leadevents-shutdown" });
+      try {
+        await admin.connect();
+        await admin.query("select pg_cancel_backend(pid) from unnest($1::int4[]) as pid", [pids]);
+      } catch (err) {
+        log.warn("could not cancel running queries", { error: (err as Error).message });
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+      return pids.length;
+    },
     close: async () => {
       closing = true;
       await orm.close(true);

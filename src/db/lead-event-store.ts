@@ -385,22 +385,31 @@ export class LeadEventStore {
    * erasure lock).
    */
   async unstoredOfChunks(client: SqlClient, organizationId: number, chunks: Iterable<readonly ValidRow[]>, spare?: SqlClient): Promise<ValidRow[]> {
-    const lanes = spare ? [client, spare] : [client];
     await client.query(STAGED_INSERT_SETTINGS);
+    // The spare is a help, not a dependency: a probe that fails there (its connection broke) is
+    // asked again on this transaction's own connection, which then takes every later chunk.
+    let spareOk = spare !== undefined;
+    let next = 0;
+    const probeNext = (rows: readonly ValidRow[]): Promise<readonly ValidRow[]> => {
+      if (!spareOk || next++ % 2 === 0) return this.unstoredRows(client, organizationId, rows);
+      return this.unstoredRows(spare!, organizationId, rows).catch(() => {
+        spareOk = false;
+        return this.unstoredRows(client, organizationId, rows);
+      });
+    };
     const fresh: ValidRow[] = [];
     const inflight: Promise<readonly ValidRow[]>[] = [];
     const keep = async (probe: Promise<readonly ValidRow[]>) => {
       for (const r of await probe) fresh.push(r);
     };
-    let next = 0;
     // Taking the next chunk validates it, while earlier chunks' probes are in the database (one
     // per connection); results are kept in chunk order, so the first of in-call repeats wins.
     for (const rows of chunks) {
-      const probe = this.unstoredRows(lanes[next++ % lanes.length]!, organizationId, rows);
+      const probe = probeNext(rows);
       // A probe that fails must not be left unobserved while the next chunk is validated.
       probe.catch(() => undefined);
       inflight.push(probe);
-      if (inflight.length > lanes.length) await keep(inflight.shift()!);
+      while (inflight.length > (spareOk ? 2 : 1)) await keep(inflight.shift()!);
     }
     for (const probe of inflight) await keep(probe);
     return [...firstOfEachKey([fresh])].flat();

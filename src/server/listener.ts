@@ -15,8 +15,9 @@ export interface Listener {
   listen(port: number, host: string): Promise<number>;
   /**
    * Stops accepting, lets in-flight requests finish, then closes what is left. A connection
-   * accepted before the stop whose first bytes have not arrived yet counts as in flight too: its
-   * client is about to send a request (a large body is still being serialized, say).
+   * accepted before the stop that has not yet sent a whole first request head counts as in
+   * flight too: its client is about to send a request (a large body still being serialized, say,
+   * or headers arriving in pieces).
    */
   close(graceMs: number, inFlight: () => number): Promise<void>;
 }
@@ -36,21 +37,26 @@ export function createListener(handler: Handler): Listener {
     s.once("close", () => sessions.delete(s));
   });
   const sockets = new Set<net.Socket>();
-  /** Accepted, protocol not known yet. */
-  const unrouted = new Set<net.Socket>();
+  /**
+   * Accepted, and no request handled yet: the protocol is not known, or an HTTP/1.1 request head
+   * is not complete. (HTTP/2 sessions are closed gracefully: their open streams finish.)
+   */
+  const beforeFirstRequest = new Set<net.Socket>();
+  h1.on("request", (req: http.IncomingMessage) => beforeFirstRequest.delete(req.socket as net.Socket));
 
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
-    unrouted.add(socket);
+    beforeFirstRequest.add(socket);
     socket.once("close", () => {
       sockets.delete(socket);
-      unrouted.delete(socket);
+      beforeFirstRequest.delete(socket);
     });
     socket.on("error", () => socket.destroy());
     sniff(socket, (isH2) => {
-      unrouted.delete(socket);
-      if (isH2) h2.emit("connection", socket);
-      else {
+      if (isH2) {
+        beforeFirstRequest.delete(socket);
+        h2.emit("connection", socket);
+      } else {
         h1.emit("connection", socket);
         // The HTTP/1.1 parser waits for data events; our peek paused the socket.
         socket.resume();
@@ -69,7 +75,7 @@ export function createListener(handler: Handler): Listener {
       h1.closeIdleConnections();
       for (const s of sessions) s.close();
       const deadline = Date.now() + graceMs;
-      while ((inFlight() > 0 || unrouted.size > 0) && Date.now() < deadline) {
+      while ((inFlight() > 0 || beforeFirstRequest.size > 0) && Date.now() < deadline) {
         h1.closeIdleConnections();
         await new Promise((r) => setTimeout(r, 25));
       }

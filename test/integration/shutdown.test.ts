@@ -1,6 +1,7 @@
 // Graceful shutdown and database outages: in-flight calls finish, new ones are refused, and
 // an unreachable database gives UNAVAILABLE / 503 until it is back, without a restart.
 import net from "node:net";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startTestServer, withAdminClient, type TestServer } from "../support/test-server.js";
 
@@ -51,6 +52,53 @@ describe("graceful shutdown of a connection still silent", () => {
     expect(text).toMatch(/^HTTP\/1\.1 200 /);
     expect(text).toContain('"inserted":3');
     await closing;
+    await server.close();
+  });
+});
+
+describe("graceful shutdown at its edges", () => {
+  it("serves a request whose head arrives in two parts, one before the stop and one after", async () => {
+    const server = await startTestServer({ config: { shutdownGraceMs: 3_000 } });
+    const org = await server.createOrg();
+    const body = JSON.stringify(batch(org.id, 1, "split"));
+    const request = `POST ${REST} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${org.apiKey}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const socket = net.connect(server.port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const answer = new Promise<string>((resolve) => {
+      let text = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (d: string) => (text += d));
+      socket.on("error", () => undefined);
+      socket.on("close", () => resolve(text));
+    });
+    socket.write(request.slice(0, 20));
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = server.app.close();
+    await new Promise((r) => setTimeout(r, 100));
+    socket.write(request.slice(20));
+    expect(await answer).toMatch(/^HTTP\/1\.1 200 /);
+    await closing;
+    await server.close();
+  });
+
+  it("ends within the grace period when a call waits on a row lock, and that call is rolled back", async () => {
+    const server = await startTestServer({ config: { shutdownGraceMs: 500 } });
+    const org = await server.createOrg();
+    // Another writer of the same key holds its row lock (uncommitted).
+    const other = new pg.Client({ connectionString: server.databaseUrl });
+    await other.connect();
+    await other.query("begin");
+    await other.query("insert into lead_event (organization_id, phone_e164, event_type, occurred_at) values ($1, '+12125550000', 'locked', '2026-11-01T00:00:00Z')", [org.id]);
+    const call = postJson(server.baseUrl + REST, batch(org.id, 2, "locked"), { authorization: `Bearer ${org.apiKey}` }).catch((err: Error) => err);
+    while (server.app.inFlight() === 0) await new Promise((r) => setTimeout(r, 5));
+    const started = Date.now();
+    await server.app.close();
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(await call).toBeInstanceOf(Error); // cut off at the end of the grace period
+    await other.query("rollback");
+    const { rows } = await other.query("select count(*)::int as n from lead_event where organization_id = $1", [org.id]);
+    await other.end();
+    expect(rows[0].n).toBe(0); // its rows were not committed behind the caller's back
     await server.close();
   });
 });
