@@ -1,6 +1,7 @@
-// Set-based reads and writes of lead events. A 50,000-row batch is streamed with COPY into a
-// temporary staging table, then moved by one INSERT ... SELECT ... ON CONFLICT DO NOTHING: no
-// bind-parameter limit, no array literals to build and parse, no unit of work.
+// Set-based reads and writes of lead events, never a unit of work: new rows of a large batch
+// go by binary COPY straight into lead_event; a batch that holds stored keys is probed chunk by
+// chunk through the primary key and only its new rows are written (COPY into a temporary staging
+// table and one INSERT ... SELECT ... ON CONFLICT DO NOTHING, or one INSERT over unnest()ed arrays).
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { from as copyFrom } from "pg-copy-streams";
@@ -242,15 +243,15 @@ export function eventPageQuery(q: EventQuery): { text: string; values: unknown[]
   return { text, values: params };
 }
 
-/**
- * A key of the batch was stored by someone else meanwhile (unique violation), or another writer
- * holds a row lock of the same key (lock timeout; a deadlock where PostgreSQL's check came
- * first): the direct COPY cannot go on; the call must be redone on the
- * staging path, in a new transaction.
- */
 /** See copyNewRows: how long the direct COPY waits for another writer's row lock (SQLSTATE 55P03 after). */
 export const DIRECT_COPY_LOCK_TIMEOUT = "set local lock_timeout = '200ms'";
 
+/**
+ * A key of the batch was stored by someone else meanwhile (unique violation), or another writer
+ * holds a row lock of the same key (lock timeout; a deadlock where PostgreSQL's check came
+ * first): the direct COPY cannot go on; the call must be redone on the probing path, in a new
+ * transaction.
+ */
 export class DirectCopyConflict extends Error {
   constructor(readonly sqlState: string) {
     super(`direct COPY into lead_event hit a conflict (SQLSTATE ${sqlState})`);

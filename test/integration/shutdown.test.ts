@@ -29,19 +29,24 @@ describe("graceful shutdown", () => {
   });
 });
 
+/** All the server writes on a raw connection until it is closed. */
+function everythingSaid(socket: net.Socket): Promise<string> {
+  return new Promise<string>((resolve) => {
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => (text += d));
+    socket.on("error", () => undefined);
+    socket.on("close", () => resolve(text));
+  });
+}
+
 describe("graceful shutdown of a connection still silent", () => {
   it("serves a request whose connection was accepted before the stop but spoke only after it", async () => {
     const server = await startTestServer();
     const org = await server.createOrg();
     const socket = net.connect(server.port, "127.0.0.1");
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    const answer = new Promise<string>((resolve) => {
-      let text = "";
-      socket.setEncoding("utf8");
-      socket.on("data", (d: string) => (text += d));
-      socket.on("error", () => undefined);
-      socket.on("close", () => resolve(text));
-    });
+    const answer = everythingSaid(socket);
     // Accepted by the server (the listener sees it) before close() starts.
     await new Promise((r) => setTimeout(r, 50));
     const closing = server.app.close();
@@ -64,13 +69,7 @@ describe("graceful shutdown at its edges", () => {
     const request = `POST ${REST} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${org.apiKey}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     const socket = net.connect(server.port, "127.0.0.1");
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    const answer = new Promise<string>((resolve) => {
-      let text = "";
-      socket.setEncoding("utf8");
-      socket.on("data", (d: string) => (text += d));
-      socket.on("error", () => undefined);
-      socket.on("close", () => resolve(text));
-    });
+    const answer = everythingSaid(socket);
     socket.write(request.slice(0, 20));
     await new Promise((r) => setTimeout(r, 50));
     const closing = server.app.close();
