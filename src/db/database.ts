@@ -98,32 +98,32 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
   const knex = orm.em.getConnection().getKnex();
   /** Connections lent out now (see cancelRunning). */
   const inUse = new Set<pg.PoolClient>();
+  const lend = async (): Promise<pg.PoolClient> => {
+    const client = (await knex.client.acquireConnection()) as pg.PoolClient;
+    inUse.add(client);
+    return client;
+  };
+  const giveBack = async (client: pg.PoolClient): Promise<void> => {
+    inUse.delete(client);
+    await knex.client.releaseConnection(client);
+  };
   const withClient = async <T>(fn: (client: SqlClient) => Promise<T>): Promise<T> => {
     let client: pg.PoolClient;
     try {
-      client = (await knex.client.acquireConnection()) as pg.PoolClient;
+      client = await lend();
     } catch (err) {
       throw new DatabaseUnavailableError(err);
     }
-    inUse.add(client);
     try {
       return await fn(client);
     } finally {
-      inUse.delete(client);
-      await knex.client.releaseConnection(client);
+      await giveBack(client);
     }
   };
   const transaction = <T>(fn: (client: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> =>
     withClient(async (client) => {
       await client.query(beginStatement(options));
-      try {
-        const result = await fn(client);
-        await client.query("commit");
-        return result;
-      } catch (err) {
-        await client.query("rollback").catch(() => undefined);
-        throw err;
-      }
+      return finishTransaction(client, fn, options);
     });
   const pool = (knex.client as { pool?: PoolCounts }).pool;
   let closing = false;
@@ -137,31 +137,17 @@ async function connect(url: string, poolSize: number, log: Logger, embedded: Emb
     // database closed to connections) is no reason to fail a call that has its own connection.
     let spare: pg.PoolClient | undefined;
     try {
-      spare = (await knex.client.acquireConnection()) as pg.PoolClient;
-      inUse.add(spare);
+      spare = await lend();
       await spare.query(beginStatement(options));
     } catch (err) {
-      if (spare) {
-        inUse.delete(spare);
-        await knex.client.releaseConnection(spare);
-      }
+      if (spare) await giveBack(spare);
       log.debug("no spare connection", { error: (err as Error).message });
       return fn(undefined);
     }
     try {
-      const result = await fn(spare);
-      // A read-only transaction has nothing to commit: a spare that broke meanwhile (fn may have
-      // gone on without it) must not fail the call.
-      await spare.query("commit").catch((err: unknown) => {
-        if (!options.readOnly) throw err;
-      });
-      return result;
-    } catch (err) {
-      await spare.query("rollback").catch(() => undefined);
-      throw err;
+      return await finishTransaction(spare, fn, options);
     } finally {
-      inUse.delete(spare);
-      await knex.client.releaseConnection(spare);
+      await giveBack(spare);
     }
   };
   return {
@@ -199,6 +185,24 @@ interface PoolCounts {
   numUsed(): number;
   numPendingAcquires(): number;
   numPendingCreates(): number;
+}
+
+/**
+ * Runs fn in the transaction begun on client, then commits; rolls back if fn throws. A read-only
+ * transaction has nothing to commit: a connection that broke after fn (which may have gone on
+ * without it, as a spare's user does) does not fail the call.
+ */
+async function finishTransaction<T>(client: SqlClient, fn: (client: SqlClient) => Promise<T>, options: TransactionOptions): Promise<T> {
+  try {
+    const result = await fn(client);
+    await client.query("commit").catch((err: unknown) => {
+      if (!options.readOnly) throw err;
+    });
+    return result;
+  } catch (err) {
+    await client.query("rollback").catch(() => undefined);
+    throw err;
+  }
 }
 
 function beginStatement(options: TransactionOptions): string {
